@@ -1,0 +1,181 @@
+import zoneinfo
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known IANA timezone")
+
+
+class RenewalFrequency(models.TextChoices):
+    WEEKLY = "weekly", "Weekly (Mondays)"
+    MONTHLY = "monthly", "Monthly (the 1st)"
+
+
+class Role(models.IntegerChoices):
+    """Stable ids from the original Peerly API."""
+
+    SUPER_ADMIN = 1, "Super admin"
+    ORG_ADMIN = 2, "Organisation admin"
+    EMPLOYEE = 3, "Employee"
+    MODERATOR = 4, "Moderator"
+
+
+ADMIN_ROLES = frozenset({Role.SUPER_ADMIN, Role.ORG_ADMIN})
+MODERATION_ROLES = frozenset({Role.SUPER_ADMIN, Role.ORG_ADMIN, Role.MODERATOR})
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    contact_email = models.EmailField(blank=True)
+    hi5_limit = models.PositiveIntegerField(default=5, help_text="Hi5s each member gets per renewal period.")
+    hi5_quota_renewal_frequency = models.CharField(
+        max_length=10, choices=RenewalFrequency.choices, default=RenewalFrequency.MONTHLY
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(hi5_limit__lte=1000), name="organization_hi5_limit_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationDomain(models.Model):
+    """An email domain; each belongs to exactly one organisation."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(Lower("domain"), name="organization_domain_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args, **kwargs):
+        self.domain = self.domain.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.setdefault("role_id", Role.SUPER_ADMIN)
+        fields.setdefault("first_name", "Super")
+        fields.setdefault("last_name", "Admin")
+        fields.setdefault("display_name", "Super Admin")
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser):
+    """A member of one organisation (the platform super admin may belong to none)."""
+
+    email = models.EmailField(unique=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    display_name = models.CharField(max_length=100)
+    profile_image_url = models.URLField(max_length=500, blank=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="users", null=True, blank=True
+    )
+    role_id = models.PositiveSmallIntegerField(choices=Role.choices, default=Role.EMPLOYEE, db_index=True)
+    hi5_quota_balance = models.IntegerField(default=0)
+    soft_delete_at = models.DateTimeField(null=True, blank=True)
+    soft_delete_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Tokens issued before this instant are refused (set when the user is deleted).
+    tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(hi5_quota_balance__gte=0), name="user_hi5_balance_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(organization__isnull=False) | models.Q(role_id=Role.SUPER_ADMIN),
+                name="user_has_organization_unless_super_admin",
+            ),
+        ]
+        indexes = [
+            models.Index(Lower("first_name"), name="user_first_name_lower"),
+            models.Index(Lower("last_name"), name="user_last_name_lower"),
+            models.Index(Lower("display_name"), name="user_display_name_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} <{self.email}>"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.soft_delete_at is None
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.role_id == Role.SUPER_ADMIN
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.role_id in ADMIN_ROLES
+
+    @property
+    def can_moderate(self) -> bool:
+        return self.role_id in MODERATION_ROLES
+
+    # The Django admin is for super admins, organisation admins and moderators with a password.
+    @property
+    def is_staff(self) -> bool:
+        return self.is_active and self.can_moderate and self.has_usable_password()
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.is_active and self.is_super_admin
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        return self.is_superuser
+
+    def has_perms(self, perm_list, obj=None) -> bool:
+        return all(self.has_perm(perm, obj) for perm in perm_list)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_superuser
+
+
+class RevokedToken(models.Model):
+    """A JWT revoked before its expiry (logout). Purged once the token would have expired anyway."""
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.jti

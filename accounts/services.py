@@ -1,0 +1,224 @@
+"""Every write on organisations, users and tokens."""
+
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.google import GoogleProfile, google_profile_from_access_token, google_profile_from_id_token
+from accounts.models import Organization, OrganizationDomain, RenewalFrequency, RevokedToken, Role, User
+from accounts.tokens import IssuedToken, token_encode
+from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, InvalidToken, RuleViolation
+
+
+class CannotChangeOwnRole(RuleViolation):
+    code = "cannot_change_own_role"
+    message = "You cannot change your own role"
+
+
+class CannotDeleteSelf(RuleViolation):
+    code = "cannot_delete_self"
+    message = "You cannot delete your own account"
+
+
+class AlreadyDeleted(Conflict):
+    code = "already_deleted"
+    message = "This user is already deleted"
+
+
+class NotDeleted(Conflict):
+    code = "not_deleted"
+    message = "This user is not deleted"
+
+
+class DomainTaken(Conflict):
+    code = "domain_taken"
+    message = "This email domain belongs to another organisation"
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].strip().lower()
+
+
+def organization_for_email(email: str) -> Organization | None:
+    domain = (
+        OrganizationDomain.objects.select_related("organization").filter(domain__iexact=email_domain(email)).first()
+    )
+    return domain.organization if domain else None
+
+
+# --- Sign-in and tokens ------------------------------------------------------
+
+
+def user_get_or_create_from_google(*, profile: GoogleProfile) -> User:
+    """The user behind a verified Google profile; first sign-in creates an employee with a full balance."""
+    if not profile.email_verified:
+        raise InvalidToken("The Google account's email address is not verified")
+    organization = organization_for_email(profile.email)
+    if organization is None:
+        raise InvalidToken("This email domain does not belong to any organisation on Peerly")
+    user = User.objects.select_related("organization").filter(email__iexact=profile.email).first()
+    if user is None:
+        first_name = profile.given_name or profile.name.split(" ")[0] or profile.email.split("@")[0]
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    profile.email,
+                    organization=organization,
+                    first_name=first_name[:100],
+                    last_name=profile.family_name[:100],
+                    display_name=(profile.name or first_name)[:100],
+                    profile_image_url=profile.picture[:500],
+                    role_id=Role.EMPLOYEE,
+                    hi5_quota_balance=organization.hi5_limit,
+                )
+        except IntegrityError:
+            # A concurrent first sign-in of the same person created the row first.
+            user = User.objects.select_related("organization").get(email__iexact=profile.email)
+    if not user.is_active:
+        raise InvalidToken("This account has been deleted")
+    return user
+
+
+def user_sign_in_with_google(*, access_token: str | None = None, id_token: str | None = None) -> IssuedToken:
+    if id_token:
+        profile = google_profile_from_id_token(id_token)
+    elif access_token:
+        profile = google_profile_from_access_token(access_token)
+    else:
+        raise InvalidData(fields={"access_token": "Provide access_token or id_token"})
+    user = user_get_or_create_from_google(profile=profile)
+    return token_encode(user)
+
+
+def token_revoke(*, user: User, payload: dict) -> None:
+    """Revoke one token at once, for every server instance (the table is checked on each request)."""
+    RevokedToken.objects.get_or_create(
+        jti=payload["jti"],
+        defaults={"user": user, "expires_at": datetime.fromtimestamp(payload["exp"], tz=UTC)},
+    )
+
+
+def revoked_tokens_purge(*, now: datetime | None = None) -> int:
+    """Delete revocations of tokens that have expired anyway; returns how many."""
+    deleted, _ = RevokedToken.objects.filter(expires_at__lt=now or timezone.now()).delete()
+    return deleted
+
+
+# --- Users -------------------------------------------------------------------
+
+
+def user_update_profile(
+    *, user: User, first_name: str, last_name: str, display_name: str, profile_image_url: str | None = None
+) -> User:
+    user.first_name = first_name
+    user.last_name = last_name
+    user.display_name = display_name
+    fields = ["first_name", "last_name", "display_name", "updated_at"]
+    if profile_image_url is not None:
+        user.profile_image_url = profile_image_url
+        fields.append("profile_image_url")
+    user.save(update_fields=fields)
+    return user
+
+
+def user_change_role(*, actor: User, user: User, role_id: int) -> User:
+    if user.pk == actor.pk:
+        raise CannotChangeOwnRole()
+    if not actor.is_super_admin and (role_id == Role.SUPER_ADMIN or user.is_super_admin):
+        raise AccessDenied("Only a super admin can grant or change the super admin role")
+    if not user.is_active:
+        raise AlreadyDeleted()
+    user.role_id = role_id
+    user.save(update_fields=["role_id", "updated_at"])
+    return user
+
+
+def user_soft_delete(*, actor: User, user: User) -> User:
+    """Soft delete: the user can no longer sign in, their tokens stop at once, their recognitions stay."""
+    if user.pk == actor.pk:
+        raise CannotDeleteSelf()
+    if not actor.is_super_admin and user.is_super_admin:
+        raise AccessDenied("Only a super admin can delete a super admin")
+    now = timezone.now()
+    updated = User.objects.filter(pk=user.pk, soft_delete_at__isnull=True).update(
+        soft_delete_at=now, soft_delete_by=actor, tokens_valid_after=now, updated_at=now
+    )
+    if not updated:
+        raise AlreadyDeleted()
+    user.refresh_from_db()
+    return user
+
+
+def user_restore(*, user: User) -> User:
+    updated = User.objects.filter(pk=user.pk, soft_delete_at__isnull=False).update(
+        soft_delete_at=None, soft_delete_by=None, updated_at=timezone.now()
+    )
+    if not updated:
+        raise NotDeleted()
+    user.refresh_from_db()
+    return user
+
+
+# --- Organisations -------------------------------------------------------------
+
+
+@transaction.atomic
+def organization_setup(
+    *,
+    name: str,
+    domains: list[str],
+    hi5_limit: int | None = None,
+    renewal: str | None = None,
+    timezone_name: str | None = None,
+    contact_email: str | None = None,
+) -> tuple[Organization, bool]:
+    """Create an organisation with its domains, or bring an existing one (same name) up to date.
+
+    Idempotent; refuses (before writing anything) a domain owned by another organisation.
+    """
+    domains = sorted({d.strip().lower() for d in domains if d.strip()})
+    if not domains:
+        raise InvalidData(fields={"domain": "At least one email domain is required"})
+    organization = Organization.objects.select_for_update().filter(name=name).first()
+    for owned in OrganizationDomain.objects.filter(domain__in=domains).select_related("organization"):
+        if organization is None or owned.organization_id != organization.pk:
+            raise DomainTaken(f"The domain {owned.domain} belongs to {owned.organization.name}")
+    created = organization is None
+    if created:
+        organization = Organization(name=name)
+    if hi5_limit is not None:
+        organization.hi5_limit = hi5_limit
+    if renewal is not None:
+        organization.hi5_quota_renewal_frequency = RenewalFrequency(renewal)
+    if timezone_name is not None:
+        organization.timezone = timezone_name
+    if contact_email is not None:
+        organization.contact_email = contact_email
+    organization.full_clean()
+    organization.save()
+    for domain in domains:
+        OrganizationDomain.objects.get_or_create(organization=organization, domain=domain)
+    return organization, created
+
+
+def organization_admin_ensure(*, organization: Organization, email: str) -> User:
+    """Make EMAIL an organisation admin of the organisation (creating the user if needed)."""
+    email = email.strip().lower()
+    if organization_for_email(email) != organization:
+        raise InvalidData(fields={"admin_email": "The admin's email domain must belong to the organisation"})
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        local = email.split("@")[0]
+        return User.objects.create_user(
+            email,
+            organization=organization,
+            first_name=local[:100],
+            display_name=local[:100],
+            role_id=Role.ORG_ADMIN,
+            hi5_quota_balance=organization.hi5_limit,
+        )
+    if user.role_id not in (Role.ORG_ADMIN, Role.SUPER_ADMIN):
+        user.role_id = Role.ORG_ADMIN
+        user.save(update_fields=["role_id", "updated_at"])
+    return user

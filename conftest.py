@@ -1,0 +1,80 @@
+"""Fixtures shared by every app's tests."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import OrganizationFactory, UserFactory
+from accounts.tokens import token_encode
+from tests.fake_google import CLIENT_ID, FakeGoogle
+
+V1 = "application/vnd.peerly.v1"
+
+
+@pytest.fixture(scope="session")
+def fake_google_server():
+    server = FakeGoogle().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_google(fake_google_server, settings):
+    """Points Peerly's Google settings at the local fake for this test."""
+    fake_google_server.reset()
+    settings.PEERLY_GOOGLE_CLIENT_IDS = [CLIENT_ID]
+    settings.PEERLY_GOOGLE_CERTS_URL = fake_google_server.certs_url
+    settings.PEERLY_GOOGLE_USERINFO_URL = fake_google_server.userinfo_url
+    return fake_google_server
+
+
+@pytest.fixture
+def api_client():
+    return APIClient(HTTP_ACCEPT=V1)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient(HTTP_ACCEPT=V1)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_encode(user).token}")
+    return client
+
+
+@pytest.fixture
+def as_user():
+    """as_user(user) -> an API client signed in as that user."""
+    return client_for
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def employee(organization):
+    return UserFactory(organization=organization)
+
+
+@pytest.fixture
+def org_admin(organization):
+    return UserFactory(organization=organization, org_admin=True)
+
+
+@pytest.fixture
+def moderator(organization):
+    return UserFactory(organization=organization, moderator=True)
+
+
+@pytest.fixture
+def super_admin(db):
+    return UserFactory(super_admin=True)
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def outsider(other_organization):
+    """An employee of another organisation."""
+    return UserFactory(organization=other_organization)

@@ -1,0 +1,166 @@
+"""The error family every service raises, and the one handler that renders every error.
+
+Codes are stable snake_case strings: once shipped, a code never changes meaning.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+logger = logging.getLogger("peerly.errors")
+
+
+class PeerlyError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status_code = 400
+    code = "invalid_data"
+    message = "Invalid request"
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None):
+        self.message = message or self.message
+        self.fields = fields
+        super().__init__(self.message)
+
+
+class InvalidData(PeerlyError):
+    status_code = 400
+    code = "invalid_data"
+    message = "Please provide valid data"
+
+
+class InvalidToken(PeerlyError):
+    status_code = 401
+    code = "invalid_token"
+    message = "Unauthorized user"
+
+
+class AccessDenied(PeerlyError):
+    status_code = 403
+    code = "access_denied"
+    message = "Permission required"
+
+
+class NotFound(PeerlyError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found"
+
+
+class Conflict(PeerlyError):
+    status_code = 409
+    code = "conflict"
+    message = "Conflict with the current state"
+
+
+class RuleViolation(PeerlyError):
+    """A valid request that a business rule refuses (422)."""
+
+    status_code = 422
+    code = "unprocessable"
+    message = "The request cannot be processed"
+
+
+class ServiceUnavailable(PeerlyError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "A service Peerly depends on is unavailable; try again shortly"
+
+
+class RateLimited(PeerlyError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests; slow down"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# DRF's own exceptions, mapped to our codes.
+_DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
+    drf.ParseError: ("invalid_data", "Malformed request body"),
+    drf.AuthenticationFailed: ("invalid_token", "Unauthorized user"),
+    drf.NotAuthenticated: ("invalid_token", "Unauthorized user"),
+    drf.PermissionDenied: ("access_denied", "Permission required"),
+    drf.NotFound: ("not_found", "Not found"),
+    drf.MethodNotAllowed: ("method_not_allowed", "Method not allowed"),
+    drf.NotAcceptable: ("not_acceptable", "Cannot answer in the requested media type"),
+    drf.UnsupportedMediaType: ("unsupported_media_type", "Send the body as application/json"),
+    drf.Throttled: ("rate_limited", "Too many requests; slow down"),
+}
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def flatten_validation_errors(detail: Any, prefix: str = "") -> dict[str, str]:
+    """Turn DRF's nested ValidationError detail into {"field": "first message"}."""
+    fields: dict[str, str] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = "non_field_errors" if key == "non_field_errors" and not prefix else f"{prefix}{key}"
+            fields.update(flatten_validation_errors(value, f"{name}."))
+            if not isinstance(value, (dict, list)):
+                fields[name] = str(value)
+    elif isinstance(detail, list):
+        if detail and all(not isinstance(item, (dict, list)) for item in detail):
+            fields[prefix.rstrip(".") or "non_field_errors"] = str(detail[0])
+        else:
+            for index, item in enumerate(detail):
+                fields.update(flatten_validation_errors(item, f"{prefix}{index}."))
+    else:
+        fields[prefix.rstrip(".") or "non_field_errors"] = str(detail)
+    return fields
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Render every exception raised in an API view as the error envelope."""
+    from rest_framework.views import set_rollback  # rest_framework.views imports our settings: import late
+
+    headers: dict[str, str] = {}
+    if isinstance(exc, PeerlyError):
+        status, body = exc.status_code, error_body(exc.code, exc.message, exc.fields)
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, drf.ValidationError):
+        status = 400
+        body = error_body("invalid_data", "Please provide valid data", flatten_validation_errors(exc.detail))
+    elif isinstance(exc, drf.APIException):
+        status = exc.status_code
+        code, message = next(
+            (pair for klass, pair in _DRF_CODES.items() if isinstance(exc, klass)),
+            (str(exc.default_code), str(exc.detail)),
+        )
+        if isinstance(exc, drf.NotAcceptable) and getattr(exc, "peerly_code", None):
+            code, message = exc.peerly_code, str(exc.detail)
+        body = error_body(code, message)
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+    elif isinstance(exc, Http404):
+        status, body = 404, error_body("not_found", "Not found")
+    elif isinstance(exc, DjangoPermissionDenied):
+        status, body = 403, error_body("access_denied", "Permission required")
+    elif isinstance(exc, RequestDataTooBig):
+        status, body = 413, error_body("payload_too_large", "The request body is too large")
+    else:
+        request = context.get("request")
+        logger.exception(
+            "Unhandled error in %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+        )
+        status, body = 500, error_body("internal_error", "Internal server error")
+    set_rollback()
+    response = Response(body, status=status, headers=headers)
+    response.peerly_enveloped = True
+    return response

@@ -1,0 +1,78 @@
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.response import Response
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000_000
+
+
+class PageParams(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, required=False, default=DEFAULT_LIMIT)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False, default=0)
+
+
+class LimitOffsetPagination:
+    """`limit` (default 10, at most 100: larger values are capped) and `offset`.
+
+    Answers {"data": [...], "meta": {"total", "limit", "offset"}}.
+    """
+
+    def __init__(self) -> None:
+        self.limit = DEFAULT_LIMIT
+        self.offset = 0
+        self.total = 0
+
+    def paginate_queryset(self, queryset: QuerySet | Sequence, request, view=None, *, total: int | None = None):
+        params = PageParams(data={k: request.query_params[k] for k in ("limit", "offset") if k in request.query_params})
+        params.is_valid(raise_exception=True)
+        self.limit = min(params.validated_data["limit"], MAX_LIMIT)
+        self.offset = params.validated_data["offset"]
+        if total is None:
+            total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
+        self.total = total
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    def get_paginated_response(self, data: list[Any]) -> Response:
+        response = Response({"data": data, "meta": {"total": self.total, "limit": self.limit, "offset": self.offset}})
+        response.peerly_enveloped = True
+        return response
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["data", "meta"],
+            "properties": {
+                "data": schema,
+                "meta": {
+                    "type": "object",
+                    "required": ["total", "limit", "offset"],
+                    "properties": {
+                        "total": {"type": "integer", "minimum": 0},
+                        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                        "offset": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+        }
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"Page size (default {DEFAULT_LIMIT}, values above {MAX_LIMIT} are capped).",
+                "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT},
+            },
+            {
+                "name": "offset",
+                "in": "query",
+                "required": False,
+                "description": "Number of items to skip.",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            },
+        ]

@@ -1,0 +1,102 @@
+"""OpenAPI generation: the success envelope, the error envelope and the vendor media type."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+VENDOR_MEDIA_TYPE = "application/vnd.peerly.v1+json"
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable snake_case error code.")
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="Only for validation errors: field -> reason."
+    )
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+    class Meta:
+        ref_name = "ErrorEnvelope"
+
+
+_ERROR_DESCRIPTIONS = {
+    "400": "Invalid data (`invalid_data` with `fields`), or a rule on the request such as `insufficient_hi5_balance`.",
+    "401": "`invalid_token`: missing, malformed, expired or revoked token.",
+    "403": "`access_denied`: the caller's role does not allow this.",
+    "404": "`not_found`: unknown id, or an id of another organisation.",
+    "406": "`unsupported_version`: the Accept header names an unknown API version.",
+    "409": "A duplicate (`already_reported`, `already_hi5`, ...).",
+    "413": "`payload_too_large`: the body is over the size limit.",
+    "415": "`unsupported_media_type`: send application/json.",
+    "422": "A business rule refuses the request.",
+    "429": "`rate_limited`: retry after the `Retry-After` header's seconds.",
+    "503": "A dependency (database, Google) is unavailable.",
+}
+
+
+class EnvelopeAutoSchema(AutoSchema):
+    """Wraps success bodies in {"data": ...} and declares the errors every endpoint can answer.
+
+    A view lists extra error statuses in `error_statuses` (for example ("404", "409", "422")).
+    """
+
+    def map_renderers(self, attribute):
+        return ["application/json", VENDOR_MEDIA_TYPE]
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        if not status_code.startswith("2"):
+            return response
+        for content in response.get("content", {}).values():
+            schema = content.get("schema", {})
+            if "$ref" in schema and schema["$ref"].rsplit("/", 1)[-1].startswith("Paginated"):
+                continue
+            content["schema"] = {"type": "object", "required": ["data"], "properties": {"data": schema}}
+        return response
+
+    def _error_statuses(self) -> list[str]:
+        statuses = ["406", "429"]
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses += ["400", "413", "415"]
+        elif self.method == "GET" and self._is_list_view():
+            statuses.append("400")
+        if self.view.get_authenticators():
+            statuses += ["401", "403"]
+        statuses += list(getattr(self.view, "error_statuses", ()))
+        if "{id}" in self.path or "{" in self.path:
+            statuses.append("404")
+        return sorted(set(statuses))
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for status in self._error_statuses():
+            if status not in responses:
+                responses[status] = self._get_response_for_code(
+                    OpenApiResponse(ErrorEnvelopeSerializer, description=_ERROR_DESCRIPTIONS[status]), status
+                )
+        return responses
+
+
+class PeerlyJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.PeerlyJWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The token from `POST /oauth/google` (or `manage.py issue_token`).",
+        }
+
+
+def strip_trailing_slashes(result, generator, request, public):
+    """Routes accept an optional trailing slash; document the contract's canonical path without it."""
+    result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result["paths"].items()}
+    return result

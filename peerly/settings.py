@@ -1,0 +1,258 @@
+"""Peerly settings, read from the environment.
+
+Every variable is documented in the README's configuration table. Local runs
+need none of them (SQLite, debug on, a development secret); production sets
+DJANGO_DEBUG=false and must then provide DJANGO_SECRET_KEY, or startup fails.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    value = env_str(name, default) or ""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if SECRET_KEY is None:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+    SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "corevalues",
+    "recognitions",
+    "moderation",
+]
+
+MIDDLEWARE = [
+    "peerly.api.middleware.RequestIdMiddleware",
+    "peerly.api.middleware.JsonErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "peerly.urls"
+WSGI_APPLICATION = "peerly.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite for a zero-setup demo, PostgreSQL (DATABASE_URL) for real use and the tests.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: Redis when REDIS_URL is set (shared by every process), else per-process memory.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "peerly"}}
+
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Request bodies larger than this are refused (413) before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PEERLY_MAX_BODY_BYTES", 64 * 1024)
+
+# --- Security (production) -------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PEERLY_BEHIND_TLS_PROXY", False) else None
+SECURE_SSL_REDIRECT = env_bool("PEERLY_SSL_REDIRECT", not DEBUG)
+# /health answers plain HTTP so a load balancer can probe an instance directly.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("PEERLY_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- CORS (SPA clients) ----------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("PEERLY_CORS_ALLOWED_ORIGINS")
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-api-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("retry-after", "x-request-id")
+
+# --- Google sign-in --------------------------------------------------------
+PEERLY_GOOGLE_CLIENT_IDS = env_list("PEERLY_GOOGLE_CLIENT_IDS")
+PEERLY_GOOGLE_CERTS_URL = env_str("PEERLY_GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs")
+PEERLY_GOOGLE_USERINFO_URL = env_str("PEERLY_GOOGLE_USERINFO_URL", "https://openidconnect.googleapis.com/v1/userinfo")
+PEERLY_GOOGLE_ISSUERS = env_list("PEERLY_GOOGLE_ISSUERS", "accounts.google.com,https://accounts.google.com")
+PEERLY_GOOGLE_TIMEOUT_SECONDS = env_int("PEERLY_GOOGLE_TIMEOUT_SECONDS", 5)
+
+# --- Peerly tokens (JWT) ---------------------------------------------------
+PEERLY_JWT_ISSUER = env_str("PEERLY_JWT_ISSUER", "node.peerly.com")
+PEERLY_JWT_AUDIENCE = env_str("PEERLY_JWT_AUDIENCE", "peerly.com")
+PEERLY_JWT_LIFETIME = timedelta(seconds=env_int("PEERLY_JWT_LIFETIME_SECONDS", 24 * 3600))
+PEERLY_JWT_SIGNING_KEY = env_str("PEERLY_JWT_SIGNING_KEY", SECRET_KEY)
+
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": PEERLY_JWT_SIGNING_KEY,
+    "ISSUER": PEERLY_JWT_ISSUER,
+    "AUDIENCE": PEERLY_JWT_AUDIENCE,
+    "ACCESS_TOKEN_LIFETIME": PEERLY_JWT_LIFETIME,
+    "USER_ID_CLAIM": "sub",
+    "USER_ID_FIELD": "id",
+    "JTI_CLAIM": "jti",
+    "LEEWAY": 0,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+# --- REST framework --------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.PeerlyJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsActiveMember"],
+    "DEFAULT_RENDERER_CLASSES": ["peerly.api.renderers.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["peerly.api.parsers.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "peerly.api.versioning.VendorContentNegotiation",
+    "DEFAULT_VERSIONING_CLASS": "peerly.api.versioning.VendorMediaTypeVersioning",
+    "DEFAULT_VERSION": "1",
+    "ALLOWED_VERSIONS": ("1",),
+    "DEFAULT_PAGINATION_CLASS": "peerly.api.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 10,
+    "EXCEPTION_HANDLER": "peerly.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "peerly.api.schema.EnvelopeAutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Peerly API",
+    "DESCRIPTION": (
+        "Peer recognition for companies. Send `Accept: application/vnd.peerly.v1` to pin version 1; "
+        "`application/json` or no Accept header gives the newest version. Every success is "
+        '`{"data": ...}` (lists add `meta`), every error `{"error": {"code", "message", "fields"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "peerly.api.schema.strip_trailing_slashes",
+    ],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- Logging ---------------------------------------------------------------
+LOG_LEVEL = env_str("PEERLY_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "peerly.api.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "peerly.api.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Our own error handler logs server errors once, with the request id.
+        "django.request": {"handlers": ["console"], "level": "CRITICAL", "propagate": False},
+    },
+}
