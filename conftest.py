@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
@@ -8,6 +9,14 @@ from accounts.tokens import token_encode
 from tests.fake_google import CLIENT_ID, FakeGoogle
 
 V1 = "application/vnd.peerly.v1"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters (and anything else cached) never leak from one test into the next."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ class GoogleSignInView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     error_statuses = ("401", "503")
+    ratelimit_group = "signin"  # counted per client IP: nobody is signed in yet
 
     @extend_schema(
         request=GoogleSignInSerializer,

@@ -6,6 +6,7 @@ DJANGO_DEBUG=false and must then provide DJANGO_SECRET_KEY, or startup fails.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,6 +42,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def env_rate(name: str, default: str) -> str:
+    """A django-ratelimit rate: COUNT/PERIOD with PERIOD s, m, h or d, optionally multiplied (`100/5m`)."""
+    value = env_str(name, default) or default
+    if not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 30/m, 600/h or 100/5m, not {value!r}")
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     value = env_str(name, default) or ""
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -68,6 +77,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_ratelimit",
+    "peerly.apps.PeerlyConfig",
     "accounts",
     "corevalues",
     "recognitions",
@@ -77,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "peerly.api.middleware.RequestIdMiddleware",
     "peerly.api.middleware.JsonErrorMiddleware",
+    "peerly.api.middleware.RequireContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -122,6 +134,21 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "peerly"}}
+
+# --- Rate limits (peerly/api/ratelimit.py) -----------------------------------
+PEERLY_RATE_LIMIT_SIGNIN = env_rate("PEERLY_RATE_LIMIT_SIGNIN", "10/m")
+PEERLY_RATE_LIMIT_WRITES = env_rate("PEERLY_RATE_LIMIT_WRITES", "30/m")
+PEERLY_RATE_LIMIT_READS = env_rate("PEERLY_RATE_LIMIT_READS", "600/m")
+PEERLY_RATE_LIMIT_API_KEYS = env_rate("PEERLY_RATE_LIMIT_API_KEYS", "1000/m")
+# A META key such as HTTP_X_FORWARDED_FOR, only when a proxy you run sets it; else REMOTE_ADDR is the client.
+PEERLY_TRUSTED_PROXY_HEADER = env_str("PEERLY_TRUSTED_PROXY_HEADER")
+PEERLY_TRUSTED_PROXY_COUNT = env_int("PEERLY_TRUSTED_PROXY_COUNT", 1)
+# A cache outage lets requests through rather than refusing every one of them.
+RATELIMIT_FAIL_OPEN = True
+# django-ratelimit's checks know only memcached and django-redis: Django's own RedisCache (atomic add and
+# incr) draws W001, and LocMem draws E003 (not shared). Without REDIS_URL limits are deliberately per
+# process, and peerly.apps.PeerlyConfig logs a warning saying so at startup.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] if REDIS_URL else ["django_ratelimit.W001", "django_ratelimit.E003"]
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -214,6 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "peerly.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 10,
     "EXCEPTION_HANDLER": "peerly.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["peerly.api.ratelimit.PeerlyRateLimit"],
     "DEFAULT_SCHEMA_CLASS": "peerly.api.schema.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "URL_FORMAT_OVERRIDE": None,

@@ -12,6 +12,7 @@ access_logger = logging.getLogger("peerly.access")
 error_logger = logging.getLogger("peerly.errors")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 # Paths served as HTML (the admin and the Swagger UI) keep Django's own error pages.
@@ -60,6 +61,27 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+class RequireContentLengthMiddleware:
+    """Refuses a chunked request body (no Content-Length) with 411 `length_required`.
+
+    Under WSGI, Django reads no more than Content-Length bytes, so a chunked body would silently
+    parse as empty and answer a misleading validation error. Bodies with a Content-Length are
+    bounded by PEERLY_MAX_BODY_BYTES (413) before they are read. Other methods' bodies are ignored.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        has_length = bool(request.META.get("CONTENT_LENGTH"))
+        if chunked and not has_length and request.method in BODY_METHODS and not request.path.startswith(HTML_PREFIXES):
+            return JsonResponse(
+                error_body("length_required", "Send the request body with a Content-Length header"), status=411
+            )
+        return self.get_response(request)
 
 
 class JsonErrorMiddleware:

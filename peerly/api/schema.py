@@ -30,6 +30,7 @@ _ERROR_DESCRIPTIONS = {
     "404": "`not_found`: unknown id, or an id of another organisation.",
     "406": "`unsupported_version`: the Accept header names an unknown API version.",
     "409": "A duplicate (`already_reported`, `already_hi5`, ...).",
+    "411": "`length_required`: send the body with a Content-Length header (chunked bodies are refused).",
     "413": "`payload_too_large`: the body is over the size limit.",
     "415": "`unsupported_media_type`: send application/json.",
     "422": "A business rule refuses the request.",
@@ -61,7 +62,7 @@ class EnvelopeAutoSchema(AutoSchema):
     def _error_statuses(self) -> list[str]:
         statuses = ["406", "429"]
         if self.method in ("POST", "PUT", "PATCH"):
-            statuses += ["400", "413", "415"]
+            statuses += ["400", "411", "413", "415"]
         elif self.method == "GET" and self._is_list_view():
             statuses.append("400")
         if self.view.get_authenticators():

@@ -23,6 +23,8 @@ class HealthView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     error_statuses = ("503",)
+    # Load balancers probe every instance often; a rate-limited probe would take healthy instances out.
+    ratelimit_exempt = True
 
     @extend_schema(
         responses={

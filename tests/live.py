@@ -1,0 +1,128 @@
+"""Real processes for tests: a throwaway redis-server and gunicorn instances of Peerly, all on 127.0.0.1."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, requests.RequestException):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not come up within {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+class RedisServer:
+    """`redis-server` with no persistence on a free port (the Debian package; scripts/test installs it)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server not found: install the Debian package redis-server (scripts/test does)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+    def start(self) -> "RedisServer":
+        wait_until(lambda: self.client().ping(), timeout=15, what="redis-server")
+        return self
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def shared_database_url() -> str:
+    """The URL of the database pytest-django created (test_<name>), for server processes to share it."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class PeerlyServer:
+    """Peerly under gunicorn (gunicorn.conf.py, one worker) on a free port, with the given environment."""
+
+    def __init__(self, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="peerly-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "peerly.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "PEERLY_JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "PEERLY_SSL_REDIRECT": "false",
+            "DATABASE_URL": shared_database_url(),
+            "DATABASE_CONN_MAX_AGE": "0",
+            "PEERLY_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "1",
+            "PEERLY_LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")],
+            cwd=ROOT,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def start(self) -> "PeerlyServer":
+        def healthy() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
+            return requests.get(f"{self.url}/health", timeout=2).status_code == 200
+
+        wait_until(healthy, timeout=60, what=f"gunicorn on port {self.port}")
+        return self
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        stop(self.process)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
