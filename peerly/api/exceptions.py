@@ -96,10 +96,15 @@ _DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
 }
 
 
+def _encodable(text: Any) -> str:
+    """Messages may echo the client's input; a lone surrogate in it would make the JSON unencodable."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": code, "message": _encodable(message)}
     if fields:
-        error["fields"] = fields
+        error["fields"] = {_encodable(name): _encodable(reason) for name, reason in fields.items()}
     return {"error": error}
 
 

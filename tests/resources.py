@@ -1,0 +1,50 @@
+"""How to build "an object of organisation X" for each API resource addressed by id.
+
+Keyed by the first segment of a route (`/recognitions/{id}/hi5` -> "recognitions"). The tenant
+isolation test fails for a discovered route whose resource is missing here: a new endpoint never
+skips the isolation proof silently. Add a builder when you add a resource.
+"""
+
+from collections.abc import Callable
+from itertools import count
+
+from django.db import models
+
+from accounts.models import Organization
+from accounts.tests.factories import UserFactory
+
+_sequence = count(1)
+
+
+def build_user(organization: Organization) -> models.Model:
+    return UserFactory(organization=organization)
+
+
+def build_core_value(organization: Organization) -> models.Model:
+    from corevalues.models import CoreValue
+
+    n = next(_sequence)
+    return CoreValue.objects.create(organization=organization, text=f"Value {n}", description=f"Value number {n}")
+
+
+def build_recognition(organization: Organization) -> models.Model:
+    from recognitions.models import Recognition
+
+    return Recognition.objects.create(
+        organization=organization,
+        core_value=build_core_value(organization),
+        given_by=UserFactory(organization=organization),
+        given_for=UserFactory(organization=organization),
+        text="Thanks for the help with the release",
+    )
+
+
+RESOURCE_BUILDERS: dict[str, Callable[[Organization], models.Model]] = {
+    "users": build_user,
+    "core_values": build_core_value,
+    "recognitions": build_recognition,
+}
+
+
+def resource_of(path: str) -> str:
+    return path.strip("/").split("/", 1)[0]
