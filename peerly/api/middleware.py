@@ -56,6 +56,7 @@ class RequestIdMiddleware:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "user_id": getattr(user, "id", None),
                     "org_id": getattr(user, "organization_id", None),
+                    "request_id": request_id,
                 },
             )
             return response
