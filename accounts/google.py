@@ -6,6 +6,7 @@ Cache-Control, so a sign-in does not fetch them every time.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
 import cachecontrol
@@ -16,6 +17,9 @@ from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2 import id_token as google_id_token
 
 from peerly.api.exceptions import InvalidToken, ServiceUnavailable
+
+# RFC 6750 b64token: what an OAuth bearer token may contain (Google's are "ya29." + URL-safe characters).
+ACCESS_TOKEN_PATTERN = r"[A-Za-z0-9\-._~+/]+=*"
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,8 @@ def google_profile_from_id_token(token: str) -> GoogleProfile:
 
 
 def google_profile_from_access_token(token: str) -> GoogleProfile:
+    if not re.fullmatch(ACCESS_TOKEN_PATTERN, token):
+        raise InvalidToken()  # never put control or non-ASCII characters in a header to Google
     try:
         response = _userinfo_session.get(
             settings.PEERLY_GOOGLE_USERINFO_URL, headers={"Authorization": f"Bearer {token}"}

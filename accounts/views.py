@@ -54,6 +54,8 @@ class UserViewSet(viewsets.GenericViewSet):
     serializer_class = UserSerializer
     lookup_value_regex = ID_PATTERN
     permission_classes = [IsOrgAdmin]
+    # already_deleted (409); cannot_change_own_role / cannot_delete_self (422)
+    error_statuses = {"update": ("409", "422"), "destroy": ("409", "422")}
 
     def get_permissions(self):
         if self.action in ("list", "me"):
@@ -62,7 +64,7 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[UserListParamsSerializer], summary="Active members of your organisation")
     def list(self, request):
-        params = UserListParamsSerializer(data=request.query_params)
+        params = UserListParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         queryset = selectors.user_list(actor=request.user, **params.validated_data)
         paginator = LimitOffsetPagination()
@@ -81,7 +83,9 @@ class UserViewSet(viewsets.GenericViewSet):
         user = services.user_change_role(actor=request.user, user=user, **serializer.validated_data)
         return Response(UserSerializer(user).data)
 
-    @extend_schema(request=None, summary="Soft-delete a user (admins); their recognitions stay")
+    @extend_schema(
+        request=None, responses={200: UserSerializer}, summary="Soft-delete a user (admins); their recognitions stay"
+    )
     def destroy(self, request, pk: str):
         user = selectors.user_get(actor=request.user, user_id=int(pk))
         return Response(UserSerializer(services.user_soft_delete(actor=request.user, user=user)).data)

@@ -242,6 +242,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 10,
     "EXCEPTION_HANDLER": "peerly.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["peerly.api.ratelimit.PeerlyRateLimit"],
+    # No OPTIONS self-description (405): the OpenAPI schema describes the API. CORS preflights are
+    # answered by django-cors-headers before any view.
+    "DEFAULT_METADATA_CLASS": None,
     "DEFAULT_SCHEMA_CLASS": "peerly.api.schema.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "URL_FORMAT_OVERRIDE": None,

@@ -103,7 +103,8 @@ class FakeGoogle:
         return google_jwt.encode(signer, claims, key_id=self.key_id).decode()
 
     def access_token(self, *, email: str, **overrides: Any) -> str:
-        token = f"ya29.fake-{len(self.userinfo_by_token)}-{email}"
+        # Shaped like a real bearer token (RFC 6750 characters only): "@" is not one of them.
+        token = f"ya29.fake-{len(self.userinfo_by_token)}-{email.replace('@', '.at.')}"
         info: dict[str, Any] = {
             "sub": f"google-{email}",
             "email": email,

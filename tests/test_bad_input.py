@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from accounts.tokens import token_encode
+from peerly.api.exceptions import exception_handler
+from peerly.api.renderers import EnvelopeJSONRenderer
 from tests.openapi import Operation, operations, plausible
 from tests.resources import RESOURCE_BUILDERS, resource_of
 
@@ -248,16 +251,15 @@ def test_bad_input_never_500(operation, actor, organization, fake_google):
     assert failures == []
 
 
-def test_lone_surrogate_echoed_in_a_validation_message_is_escaped(as_user, org_admin, employee):
-    """A ChoiceField echoes the bad value; a lone surrogate cannot be encoded as UTF-8 as is."""
-    response = as_user(org_admin).generic(
-        "PUT", f"/users/{employee.pk}", b'{"role_id": "\\ud800"}', content_type="application/json"
-    )
+def test_lone_surrogate_echoed_in_a_validation_message_is_escaped():
+    """DRF messages echo bad values (`"x" is not a valid choice.`); a lone surrogate cannot be encoded as UTF-8."""
+    response = exception_handler(ValidationError({"kind": '"\ud800" is not a valid choice.'}), {})
+    rendered = EnvelopeJSONRenderer().render(response.data, renderer_context={"response": response})
     assert response.status_code == 400
-    assert response.json() == {
+    assert json.loads(rendered) == {
         "error": {
             "code": "invalid_data",
             "message": "Please provide valid data",
-            "fields": {"role_id": '"\\ud800" is not a valid choice.'},
+            "fields": {"kind": '"\\ud800" is not a valid choice.'},
         }
     }

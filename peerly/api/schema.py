@@ -1,11 +1,22 @@
 """OpenAPI generation: the success envelope, the error envelope and the vendor media type."""
 
+import copy
+
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from peerly.api.serializers import HTTP_URL_PATTERN, HttpUrlField
+
 VENDOR_MEDIA_TYPE = "application/vnd.peerly.v1+json"
+# DRF's CharField refuses NUL characters, and (trimming whitespace) blank text unless allow_blank.
+# Non-empty on purpose: drf-spectacular adds `oneOf: [this, {maxLength: 0}]` for allow_blank fields,
+# and "" must match exactly one branch.
+NO_NUL_PATTERN = r"^[^\x00]+$"
+NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -42,11 +53,44 @@ _ERROR_DESCRIPTIONS = {
 class EnvelopeAutoSchema(AutoSchema):
     """Wraps success bodies in {"data": ...} and declares the errors every endpoint can answer.
 
-    A view lists extra error statuses in `error_statuses` (for example ("404", "409", "422")).
+    A view lists extra error statuses in `error_statuses` (for example ("404", "409", "422")), or a
+    viewset per action (`{"update": ("409", "422")}`).
     """
 
     def map_renderers(self, attribute):
         return ["application/json", VENDOR_MEDIA_TYPE]
+
+    def _get_request_body(self, direction="request"):
+        """A JSON body is required whenever there is one: an absent body is never what a client means."""
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """Strings the API refuses are not schema-valid: NUL characters, and blanks where trimmed text is required."""
+        if isinstance(field, HttpUrlField):
+            url = {"type": "string", "pattern": HTTP_URL_PATTERN, "maxLength": field.max_length or 2000}
+            schema = {"oneOf": [url, {"type": "string", "maxLength": 0}]} if field.allow_blank else url
+            return schema | ({"readOnly": True} if field.read_only else {})
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        plain_string = (
+            schema.get("type") == "string"
+            and not {"pattern", "format", "enum", "oneOf"} & set(schema)
+            and not any(isinstance(v, RegexValidator) for v in getattr(field, "validators", ()))
+        )
+        if direction == "request" and isinstance(field, serializers.CharField) and plain_string:
+            required_text = field.trim_whitespace and not field.allow_blank
+            schema["pattern"] = NON_BLANK_PATTERN if required_text else NO_NUL_PATTERN
+        return schema
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        """Merges a request serializer's `openapi_extra` (rules across fields, e.g. `anyOf` required)."""
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        extra = getattr(force_instance(serializer), "openapi_extra", None)
+        if extra and direction == "request":
+            schema.update(copy.deepcopy(extra))
+        return schema
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
@@ -67,7 +111,10 @@ class EnvelopeAutoSchema(AutoSchema):
             statuses.append("400")
         if self.view.get_authenticators():
             statuses += ["401", "403"]
-        statuses += list(getattr(self.view, "error_statuses", ()))
+        declared = getattr(self.view, "error_statuses", ())
+        if isinstance(declared, dict):  # per viewset action or per method: {"destroy": ("409", "422")}
+            declared = declared.get(getattr(self.view, "action", None)) or declared.get(self.method.lower(), ())
+        statuses += list(declared)
         if "{id}" in self.path or "{" in self.path:
             statuses.append("404")
         return sorted(set(statuses))

@@ -1,0 +1,113 @@
+"""Schemathesis against the project's own /api/schema, in process (WSGI), as every role.
+
+Every built-in check is enabled (not_a_server_error, status_code_conformance,
+content_type_conformance, response_headers_conformance, response_schema_conformance,
+negative_data_rejection, positive_data_acceptance, ignored_auth, ...): the schema must declare
+every status each endpoint answers, with the envelope, and bad data must be refused.
+"""
+
+import os
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.config._checks import (
+    NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES,
+    POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
+)
+
+from accounts.tests.factories import UserFactory
+from accounts.tokens import token_encode
+
+pytestmark = pytest.mark.django_db
+
+ROLES = {
+    "employee": {},
+    "moderator": {"moderator": True},
+    "org_admin": {"org_admin": True},
+    "super_admin": {"super_admin": True},
+}
+
+
+# Loaded from the app itself at collection (the lazy `schemathesis.pytest.from_fixture` loader does not
+# work with pytest 9); requests go to the same WSGI app, in process, inside each test's transaction.
+schema = schemathesis.openapi.from_wsgi(
+    "/api/schema",
+    get_wsgi_application(),
+    config=SchemathesisConfig.from_dict(
+        {
+            "checks": {
+                # Every check stays on; these add the contract's own statuses to schemathesis' defaults.
+                # Invalid data may also be refused for its size (413 payload_too_large, before any parsing).
+                "negative_data_rejection": {
+                    "expected-statuses": [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "411", "413"]
+                },
+                # The contract's 422: a business rule refuses a valid request (cannot_change_own_role, ...).
+                "positive_data_acceptance": {"expected-statuses": [*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "422"]},
+            }
+        }
+    ),
+)
+
+
+# The tokens of the test being run (a token is per test: users live in the test's transaction).
+current_tokens: dict[str, str] = {}
+
+
+@schema.auth(refresh_interval=None)
+class RoleToken:
+    """Signs generated cases in. Schemathesis leaves the header out of the cases where it tests a
+    missing or invalid Authorization on purpose, and knows which cases carry valid auth."""
+
+    def get(self, case, context):
+        return current_tokens.get("org_admin", "")
+
+    def set(self, case, data, context):
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = f"Bearer {data}"
+
+
+@pytest.fixture(autouse=True)
+def in_process_app(settings):
+    for name in ("SIGNIN", "WRITES", "READS"):
+        setattr(settings, f"PEERLY_RATE_LIMIT_{name}", "1000000/m")
+    # Like Django's test client: a finished request must not close the connection holding the test's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def tokens(organization) -> dict[str, str]:
+    """A valid token for each role (the super admin belongs to no organisation), and a few colleagues."""
+    UserFactory.create_batch(3, organization=organization)
+    current_tokens.clear()
+    for role, traits in ROLES.items():
+        user = UserFactory(organization=None if role == "super_admin" else organization, **traits)
+        current_tokens[role] = token_encode(user).token
+    yield dict(current_tokens)
+    current_tokens.clear()
+
+
+@schema.parametrize()
+@settings(
+    # Small and deterministic in CI (a few seconds per operation); PEERLY_SCHEMATHESIS_EXAMPLES=200 digs deeper.
+    max_examples=int(os.environ.get("PEERLY_SCHEMATHESIS_EXAMPLES", "15")),
+    deadline=None,
+    derandomize=not os.environ.get("PEERLY_SCHEMATHESIS_EXAMPLES"),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_api_conforms_to_its_schema(case, tokens, fake_google):
+    # Each generated request is sent as every role: different roles take different paths through the code.
+    # Swapping one valid token for another keeps what schemathesis knows about the case true.
+    signed_in = "Authorization" in (case.headers or {})
+    for token in tokens.values():
+        if signed_in:
+            case.headers["Authorization"] = f"Bearer {token}"
+        case.call_and_validate()
