@@ -1,0 +1,57 @@
+"""Reads for moderation, always scoped to the actor's organisation (a super admin sees every one)."""
+
+from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Value, When
+
+from accounts.models import User
+from moderation.models import Report, ReportStatus
+from peerly.api.exceptions import NotFound
+from recognitions.models import Recognition
+
+
+def recognitions_in_scope(*, actor: User) -> QuerySet[Recognition]:
+    """Every recognition (hidden ones too) of the actor's organisation; all of them for a super admin."""
+    queryset = Recognition.objects.all()
+    if actor.is_super_admin:
+        return queryset
+    return queryset.filter(organization_id=actor.organization_id)
+
+
+def recognition_get_for_moderation(*, actor: User, recognition_id: int) -> Recognition:
+    """A recognition of the actor's organisation, hidden or not; another organisation's id is 404."""
+    recognition = recognitions_in_scope(actor=actor).filter(pk=recognition_id).first()
+    if recognition is None:
+        raise NotFound("Recognition not found")
+    return recognition
+
+
+def report_list(*, actor: User, status: str | None = None, mark_as: str | None = None) -> QuerySet[Report]:
+    """The moderation queue: open reports first, then newest first."""
+    queryset = Report.objects.select_related(
+        "reported_by", "recognition__given_by", "recognition__given_for", "recognition__core_value"
+    )
+    if not actor.is_super_admin:
+        queryset = queryset.filter(recognition__organization_id=actor.organization_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    if mark_as:
+        queryset = queryset.filter(mark_as=mark_as)
+    open_first = Case(When(status=ReportStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return queryset.order_by(open_first, "-created_at", "-id")
+
+
+def reported_recognitions(queryset: QuerySet[Recognition]) -> QuerySet[Recognition]:
+    """Recognitions with at least one report, open ones first, the most recently reported first.
+
+    Annotates `open_reports`, `total_reports` and `last_reported_at` (used by the admin queue).
+    """
+    open_reports = Report.objects.filter(recognition=OuterRef("pk"), status=ReportStatus.OPEN)
+    return (
+        queryset.filter(Exists(Report.objects.filter(recognition=OuterRef("pk"))))
+        .annotate(
+            has_open_reports=Exists(open_reports),
+            open_reports=Count("reports", filter=Q(reports__status=ReportStatus.OPEN), distinct=True),
+            total_reports=Count("reports", distinct=True),
+            last_reported_at=Max("reports__created_at"),
+        )
+        .order_by("-has_open_reports", "-last_reported_at", "-id")
+    )
