@@ -46,15 +46,11 @@ class CoreValueAdmin(ScopedModelAdmin):
     delete_roles = NOBODY  # recognitions refer to core values; there is no delete in the API either
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CoreValue]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("parent", "organization")
-            .annotate(tree_root=Coalesce("parent_id", "id"))
-        )
+        return super().get_queryset(request).select_related("parent", "organization")
 
     def get_ordering(self, request: HttpRequest):
-        tree = ["tree_root", F("parent_id").asc(nulls_first=True), "text"]
+        # Each top-level value, then its children: order by the family's root, parents first.
+        tree = [Coalesce("parent_id", "id").asc(), F("parent_id").asc(nulls_first=True), "text"]
         return ["organization__name", *tree] if is_super_admin(request) else tree
 
     def get_list_display(self, request: HttpRequest):

@@ -108,7 +108,7 @@ class ReportedRecognitionAdmin(ScopedModelAdmin):
         return selectors.reported_recognitions(super().get_queryset(request)).prefetch_related("reports__reported_by")
 
     def get_ordering(self, request: HttpRequest):
-        return ["-has_open_reports", "-last_reported_at", "-id"]
+        return selectors.reported_recognitions_ordering()
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return staff_role(request) in MODERATORS

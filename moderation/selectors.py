@@ -1,6 +1,6 @@
 """Reads for moderation, always scoped to the actor's organisation (a super admin sees every one)."""
 
-from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import User
 from moderation.models import Report, ReportStatus
@@ -39,19 +39,26 @@ def report_list(*, actor: User, status: str | None = None, mark_as: str | None =
     return queryset.order_by(open_first, "-created_at", "-id")
 
 
-def reported_recognitions(queryset: QuerySet[Recognition]) -> QuerySet[Recognition]:
-    """Recognitions with at least one report, open ones first, the most recently reported first.
+def reported_recognitions_ordering() -> list:
+    """The queue's order, as expressions (the admin orders before it annotates): open first, then newest."""
+    reports = Report.objects.filter(recognition=OuterRef("pk"))
+    last_reported = Subquery(reports.order_by("-created_at").values("created_at")[:1])
+    return [Exists(reports.filter(status=ReportStatus.OPEN)).desc(), last_reported.desc(nulls_last=True), "-id"]
 
-    Annotates `open_reports`, `total_reports` and `last_reported_at` (used by the admin queue).
+
+def reported_recognitions(queryset: QuerySet[Recognition]) -> QuerySet[Recognition]:
+    """Recognitions with at least one report, those with open reports first, the most recently reported first.
+
+    Annotates `has_open_reports`, `open_reports`, `total_reports` and `last_reported_at` (the admin queue
+    shows them).
     """
-    open_reports = Report.objects.filter(recognition=OuterRef("pk"), status=ReportStatus.OPEN)
     return (
         queryset.filter(Exists(Report.objects.filter(recognition=OuterRef("pk"))))
         .annotate(
-            has_open_reports=Exists(open_reports),
+            has_open_reports=Exists(Report.objects.filter(recognition=OuterRef("pk"), status=ReportStatus.OPEN)),
             open_reports=Count("reports", filter=Q(reports__status=ReportStatus.OPEN), distinct=True),
             total_reports=Count("reports", distinct=True),
             last_reported_at=Max("reports__created_at"),
         )
-        .order_by("-has_open_reports", "-last_reported_at", "-id")
+        .order_by(*reported_recognitions_ordering())
     )
