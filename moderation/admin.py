@@ -86,8 +86,8 @@ class ReportedRecognitionAdmin(ScopedModelAdmin):
     list_display = [
         "id",
         "short_text",
-        "given_by",
-        "given_for",
+        "giver",
+        "receiver",
         "open_report_count",
         "report_summary",
         "last_reported",
@@ -116,6 +116,14 @@ class ReportedRecognitionAdmin(ScopedModelAdmin):
     @admin.display(description="text")
     def short_text(self, recognition: ReportedRecognition) -> str:
         return short(recognition.text)
+
+    @admin.display(description="given by", ordering="given_by__display_name")
+    def giver(self, recognition: ReportedRecognition) -> str:
+        return recognition.given_by.display_name
+
+    @admin.display(description="given for", ordering="given_for__display_name")
+    def receiver(self, recognition: ReportedRecognition) -> str:
+        return recognition.given_for.display_name
 
     @admin.display(description="open reports", ordering="open_reports")
     def open_report_count(self, recognition: ReportedRecognition) -> int:
