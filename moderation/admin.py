@@ -3,7 +3,8 @@
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from accounts.admin_mixins import MODERATORS, NOBODY, ReadOnlyTabularInline, ScopedModelAdmin, staff_role
@@ -14,6 +15,12 @@ from peerly.api.exceptions import PeerlyError
 
 def short(text: str, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 1] + "\u2026"
+
+
+def link_to_recognition(recognition, view: str = "admin:moderation_reportedrecognition_change") -> str:
+    """A link to the recognition's page (in the queue by default), labelled with the start of its text."""
+    url = reverse(view, args=[recognition.pk])
+    return format_html('<a href="{}">#{} {}</a>', url, recognition.pk, short(recognition.text, 50))
 
 
 class ReportInline(ReadOnlyTabularInline):
@@ -181,7 +188,7 @@ class ReportedRecognitionAdmin(ScopedModelAdmin):
 class ReportAdmin(ScopedModelAdmin):
     """Every report, one per line (read-only; reports are closed by reviewing the recognition)."""
 
-    list_display = ["id", "recognition", "reported_by", "mark_as", "short_reason", "status", "created_at", "review"]
+    list_display = ["id", "recognition_link", "reported_by", "mark_as", "short_reason", "status", "created_at"]
     list_filter = ["status", "mark_as"]
     search_fields = ["reason", "reported_by__email", "reported_by__display_name", "recognition__text"]
     fields = ["recognition", "reported_by", "mark_as", "reason", "status", "created_at", "review"]
@@ -198,17 +205,26 @@ class ReportAdmin(ScopedModelAdmin):
     def short_reason(self, report: Report) -> str:
         return short(report.reason)
 
+    @admin.display(description="recognition")
+    def recognition_link(self, report: Report) -> str:
+        return link_to_recognition(report.recognition)
+
 
 @admin.register(Review)
 class ReviewAdmin(ScopedModelAdmin):
     """The history of moderators' decisions (read-only)."""
 
-    list_display = ["id", "recognition", "reviewed_by", "is_inappropriate", "comment", "reviewed_at"]
+    list_display = ["id", "recognition_link", "reviewed_by", "is_inappropriate", "comment", "reviewed_at"]
     list_filter = ["is_inappropriate"]
     search_fields = ["comment", "reviewed_by__email", "recognition__text"]
-    fields = list_display[1:]
+    fields = ["recognition", "reviewed_by", "is_inappropriate", "comment", "reviewed_at"]
     readonly_fields = fields
     list_select_related = ["recognition", "reviewed_by"]
     organization_lookup = "recognition__organization"
     view_roles = MODERATORS
     add_roles = change_roles = delete_roles = NOBODY
+
+    @admin.display(description="recognition")
+    def recognition_link(self, review: Review) -> str:
+        # A recognition can be reviewed without reports, so link to its page outside the queue.
+        return link_to_recognition(review.recognition, "admin:recognitions_recognition_change")

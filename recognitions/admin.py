@@ -38,7 +38,7 @@ class RecognitionAdmin(ScopedModelAdmin):
     fields = ["text", "core_value", "given_by", "given_for", "given_at", "is_hidden", "hi5_count"]
     readonly_fields = fields
     inlines = [Hi5Inline]
-    list_select_related = ["given_by", "given_for", "core_value"]
+    list_select_related = ["given_by", "given_for", "core_value", "organization"]
     view_roles = MODERATORS
     add_roles = change_roles = delete_roles = NOBODY
 
