@@ -1,8 +1,10 @@
 """The moderators' queue: reported recognitions, their reports, and the two review actions."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -10,6 +12,7 @@ from django.utils.safestring import mark_safe
 from accounts.admin_mixins import MODERATORS, NOBODY, ReadOnlyTabularInline, ScopedModelAdmin, staff_role
 from moderation import selectors, services
 from moderation.models import Report, ReportedRecognition, ReportReason, ReportStatus, Review
+from moderation.serializers import COMMENT_MAX_LENGTH
 from peerly.api.exceptions import PeerlyError
 
 
@@ -116,6 +119,28 @@ class ReportedRecognitionAdmin(ScopedModelAdmin):
 
     def get_ordering(self, request: HttpRequest):
         return selectors.reported_recognitions_ordering()
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        """The page of one recognition, with a review form (a comment and the two verdicts)."""
+        if request.method == "POST" and ("_hide" in request.POST or "_keep" in request.POST):
+            return self._review_from_page(request, object_id)
+        extra_context = {**(extra_context or {}), "can_review": self.has_moderate_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _review_from_page(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        recognition = self.get_object(request, unquote(object_id))
+        if recognition is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        comment = request.POST.get("review_comment", "").strip()[:COMMENT_MAX_LENGTH]
+        is_inappropriate = "_hide" in request.POST
+        services.review_create(
+            actor=request.user, recognition=recognition, is_inappropriate=is_inappropriate, comment=comment
+        )
+        verdict = "hidden" if is_inappropriate else "kept (reports dismissed)"
+        self.message_user(request, f"Recognition #{recognition.pk} {verdict}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:moderation_reportedrecognition_changelist"))
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return staff_role(request) in MODERATORS

@@ -196,3 +196,35 @@ def test_the_queue_query_count_does_not_grow(client, home, size, django_assert_m
         response = client.get(QUEUE)
 
     assert len(response.context["cl"].result_list) == size + 1
+
+
+def test_a_moderator_reviews_from_the_recognition_page_with_a_comment(client, home):
+    client.force_login(home.moderator)
+    url = admin_url(ReportedRecognition, "change", home.recognition.pk)
+    assert "Mark inappropriate (hide)" in client.get(url).content.decode()
+
+    response = client.post(url, {"_hide": "1", "review_comment": "  Duplicate of #3  "})
+
+    assert response.status_code == 302
+    assert response.url == QUEUE
+    review = Review.objects.get(recognition=home.recognition)
+    assert (review.reviewed_by, review.is_inappropriate, review.comment) == (home.moderator, True, "Duplicate of #3")
+    home.report.refresh_from_db()
+    assert home.report.review == review
+
+    client.post(url, {"_keep": "1"})
+
+    home.recognition.refresh_from_db()
+    assert home.recognition.is_hidden is False
+
+
+def test_the_review_form_cannot_reach_another_organisation(client, home, away):
+    client.force_login(home.moderator)
+
+    response = client.post(admin_url(ReportedRecognition, "change", away.recognition.pk), {"_hide": "1"})
+
+    assert response.status_code == 302
+    assert response.url == "/admin/"
+    away.recognition.refresh_from_db()
+    assert away.recognition.is_hidden is False
+    assert not Review.objects.filter(recognition=away.recognition).exists()
