@@ -5,20 +5,18 @@ from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q
 from accounts.models import User
 from moderation.models import Report, ReportStatus
 from peerly.api.exceptions import NotFound
+from recognitions import selectors as recognition_selectors
 from recognitions.models import Recognition
 
 
-def recognitions_in_scope(*, actor: User) -> QuerySet[Recognition]:
-    """Every recognition (hidden ones too) of the actor's organisation; all of them for a super admin."""
-    queryset = Recognition.objects.all()
-    if actor.is_super_admin:
-        return queryset
-    return queryset.filter(organization_id=actor.organization_id)
+def recognition_get_for_report(*, actor: User, recognition_id: int) -> Recognition:
+    """A recognition the actor can see: like `GET /recognitions/:id`, a hidden one is 404 for members."""
+    return recognition_selectors.recognition_get(actor=actor, recognition_id=recognition_id)
 
 
 def recognition_get_for_moderation(*, actor: User, recognition_id: int) -> Recognition:
-    """A recognition of the actor's organisation, hidden or not; another organisation's id is 404."""
-    recognition = recognitions_in_scope(actor=actor).filter(pk=recognition_id).first()
+    """A recognition of the actor's organisation (any for a super admin), hidden or not; else 404."""
+    recognition = recognition_selectors.recognitions_visible_to(actor).filter(pk=recognition_id).first()
     if recognition is None:
         raise NotFound("Recognition not found")
     return recognition

@@ -31,7 +31,11 @@ def _ensure_same_organization(*, actor: User, recognition: Recognition) -> None:
 
 
 def report_create(*, actor: User, recognition: Recognition, mark_as: str, reason: str) -> Report:
-    """A member flags a recognition they did not give, once; a hidden one takes no more reports."""
+    """A member flags a recognition they did not give, once; a hidden one takes no more reports.
+
+    (Members never reach a hidden recognition: the selector answers 404, as `GET /recognitions/:id` does.
+    Moderators, who can see it, get `recognition_hidden`.)
+    """
     _ensure_same_organization(actor=actor, recognition=recognition)
     if recognition.given_by_id == actor.pk:
         raise OwnRecognition()

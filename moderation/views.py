@@ -27,7 +27,7 @@ class ReportCreateView(APIView):
     def post(self, request, recognition_id: str):
         serializer = ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        recognition = selectors.recognition_get_for_moderation(actor=request.user, recognition_id=int(recognition_id))
+        recognition = selectors.recognition_get_for_report(actor=request.user, recognition_id=int(recognition_id))
         report = services.report_create(actor=request.user, recognition=recognition, **serializer.validated_data)
         return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
 

@@ -1,29 +1,11 @@
 import factory
 
-from accounts.tests.factories import OrganizationFactory, UserFactory
-from corevalues.models import CoreValue
+from accounts.tests.factories import UserFactory
+from corevalues.tests.factories import CoreValueFactory
 from moderation.models import Report, ReportReason
-from recognitions.models import Recognition
+from recognitions.tests.factories import NO_PASSWORD, RecognitionFactory
 
-
-class CoreValueFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = CoreValue
-
-    organization = factory.SubFactory(OrganizationFactory)
-    text = factory.Sequence(lambda n: f"Value {n}")
-    description = factory.Faker("sentence")
-
-
-class RecognitionFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Recognition
-
-    organization = factory.SubFactory(OrganizationFactory)
-    core_value = factory.SubFactory(CoreValueFactory, organization=factory.SelfAttribute("..organization"))
-    given_by = factory.SubFactory(UserFactory, organization=factory.SelfAttribute("..organization"))
-    given_for = factory.SubFactory(UserFactory, organization=factory.SelfAttribute("..organization"))
-    text = factory.Faker("sentence")
+__all__ = ["CoreValueFactory", "RecognitionFactory", "ReportFactory"]
 
 
 class ReportFactory(factory.django.DjangoModelFactory):
@@ -31,6 +13,8 @@ class ReportFactory(factory.django.DjangoModelFactory):
         model = Report
 
     recognition = factory.SubFactory(RecognitionFactory)
-    reported_by = factory.SubFactory(UserFactory, organization=factory.SelfAttribute("..recognition.organization"))
+    reported_by = factory.SubFactory(
+        UserFactory, organization=factory.SelfAttribute("..recognition.organization"), password=NO_PASSWORD
+    )
     mark_as = ReportReason.FRAUD
     reason = factory.Faker("sentence")

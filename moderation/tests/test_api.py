@@ -120,15 +120,25 @@ def test_a_closed_report_still_counts_as_reported(as_user, employee, recognition
     assert response.json()["error"]["code"] == "already_reported"
 
 
-def test_a_hidden_recognition_takes_no_reports(as_user, employee, organization):
+def test_a_hidden_recognition_is_not_found_for_members(as_user, employee, organization):
     hidden = RecognitionFactory(organization=organization, is_hidden=True)
 
     response = as_user(employee).post(report_url(hidden.id), {"mark_as": "fraud", "reason": "r"}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Recognition not found"}}
+
+
+def test_a_hidden_recognition_takes_no_more_reports_from_moderators(as_user, moderator, organization):
+    hidden = RecognitionFactory(organization=organization, is_hidden=True)
+
+    response = as_user(moderator).post(report_url(hidden.id), {"mark_as": "fraud", "reason": "r"}, format="json")
 
     assert response.status_code == 422
     assert response.json() == {
         "error": {"code": "recognition_hidden", "message": "This recognition has been hidden by a moderator"}
     }
+    assert not Report.objects.exists()
 
 
 @pytest.mark.parametrize(
