@@ -5,6 +5,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from accounts.admin_mixins import ADMINS, NOBODY, ScopedModelAdmin, is_super_admin
+from corevalues import services
 from corevalues.models import CoreValue
 
 
@@ -63,6 +64,33 @@ class CoreValueAdmin(ScopedModelAdmin):
         if db_field.name == "parent":
             kwargs["queryset"] = CoreValue.objects.filter(parent__isnull=True).order_by("text")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: CoreValue, form, change: bool) -> None:
+        """Through the same services as the API (they lock the rows that keep the tree two levels deep)."""
+        data = form.cleaned_data
+        parent_id = data["parent"].pk if data.get("parent") else None
+        if change:
+            saved = services.core_value_update(
+                core_value=obj,
+                text=data["text"],
+                description=data["description"],
+                parent_core_value_id=parent_id,
+                thumbnail_url=data.get("thumbnail_url") or "",
+            )
+        else:
+            saved = services.core_value_create(
+                actor=request.user,
+                text=data["text"],
+                description=data["description"],
+                parent_core_value_id=parent_id,
+                thumbnail_url=data.get("thumbnail_url") or "",
+                org_id=data["organization"].pk if is_super_admin(request) else None,
+            )
+        obj.pk = saved.pk
+
+    def get_readonly_fields(self, request: HttpRequest, obj: CoreValue | None = None):
+        # A value stays in its organisation (recognitions of that organisation refer to it).
+        return ["organization"] if obj is not None else []
 
     @admin.display(description="core value", ordering="text")
     def tree_text(self, value: CoreValue) -> str:

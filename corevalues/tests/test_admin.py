@@ -98,3 +98,32 @@ def test_a_super_admin_picks_any_organisation(client, home, away):
     form = client.get(admin_url(CoreValue, "add")).context["adminform"].form
 
     assert set(form.fields["organization"].queryset) == set(Organization.objects.all())
+
+
+def test_an_org_admin_edits_a_value_and_its_organisation_stays(client, home, away):
+    client.force_login(home.org_admin)
+    url = admin_url(CoreValue, "change", home.core_value.pk)
+
+    response = client.post(
+        url, {"organization": away.organization.pk, "text": "Bravery", "description": "Speak up", "parent": ""}
+    )
+
+    assert response.status_code == 302
+    home.core_value.refresh_from_db()
+    assert (home.core_value.text, home.core_value.description) == ("Bravery", "Speak up")
+    assert home.core_value.organization == home.organization
+
+
+def test_a_value_with_children_cannot_get_a_parent(client, home):
+    other_root = CoreValueFactory(organization=home.organization, text="Other root")
+    client.force_login(home.org_admin)
+
+    response = client.post(
+        admin_url(CoreValue, "change", home.core_value.pk),
+        {"text": home.core_value.text, "description": "x", "parent": other_root.pk},
+    )
+
+    assert response.status_code == 200
+    assert "parent" in response.context["adminform"].form.errors
+    home.core_value.refresh_from_db()
+    assert home.core_value.parent is None
