@@ -2,11 +2,13 @@ from rest_framework import serializers
 
 from accounts.serializers import MAX_ID, HttpUrlField
 from corevalues.models import CoreValue
+from peerly.api.serializers import StrictJSONTypes
 
 
 class CoreValueSerializer(serializers.ModelSerializer):
     parent_core_value_id = serializers.IntegerField(source="parent_id", allow_null=True, read_only=True)
     org_id = serializers.IntegerField(source="organization_id", read_only=True)
+    thumbnail_url = HttpUrlField(read_only=True, allow_blank=True)
 
     class Meta:
         model = CoreValue
@@ -14,7 +16,7 @@ class CoreValueSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CoreValueWriteSerializer(serializers.Serializer):
+class CoreValueWriteSerializer(StrictJSONTypes, serializers.Serializer):
     text = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=2000)
     parent_core_value_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)

@@ -38,7 +38,7 @@ class CoreValueViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[CoreValueListParamsSerializer], summary="Your organisation's core values")
     def list(self, request):
-        params = CoreValueListParamsSerializer(data=request.query_params)
+        params = CoreValueListParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         queryset = selectors.core_value_list(actor=request.user, **params.validated_data)
         paginator = CoreValuePagination()

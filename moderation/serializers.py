@@ -2,18 +2,19 @@ from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
 from moderation.models import Report, ReportReason, ReportStatus, Review
+from peerly.api.serializers import StrictJSONTypes
 from recognitions.models import Recognition
 
 REASON_MAX_LENGTH = 1000
 COMMENT_MAX_LENGTH = 1000
 
 
-class ReportCreateSerializer(serializers.Serializer):
+class ReportCreateSerializer(StrictJSONTypes, serializers.Serializer):
     mark_as = serializers.ChoiceField(choices=ReportReason.choices)
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
 
-class ReviewCreateSerializer(serializers.Serializer):
+class ReviewCreateSerializer(StrictJSONTypes, serializers.Serializer):
     is_inappropriate = serializers.BooleanField()
     comment = serializers.CharField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default="")
 

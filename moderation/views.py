@@ -61,7 +61,7 @@ class ReportListView(APIView):
         tags=["moderation"],
     )
     def get(self, request):
-        params = ReportListParamsSerializer(data=request.query_params)
+        params = ReportListParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         queryset = selectors.report_list(actor=request.user, **params.validated_data)
         paginator = self.pagination_class()

@@ -1,15 +1,23 @@
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import MAX_ID, UserSummarySerializer
 from corevalues.models import CoreValue
+from peerly.api.serializers import StrictJSONTypes
 from recognitions.models import Hi5, Recognition
 
 ID_LIST_RE = re.compile(r"^[0-9]{1,18}(,[0-9]{1,18})*$")
 MAX_IDS_PER_FILTER = 100
 
 
+# The rule to_internal_value applies, for the OpenAPI schema: 1 to 100 ids of 1-18 digits, spaces ignored
+# (an empty value is no filter at all).
+ID_LIST_PATTERN = r"^( *([0-9] *){1,18}(, *([0-9] *){1,18}){0,99})?$"
+
+
+@extend_schema_field({"type": "string", "pattern": ID_LIST_PATTERN})
 class IdListField(serializers.CharField):
     """One id or a comma-separated list of ids (`7` or `7,9,12`), parsed to a list of ints."""
 
@@ -21,10 +29,14 @@ class IdListField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("max_length", 19 * MAX_IDS_PER_FILTER)
+        kwargs.setdefault("trim_whitespace", False)  # only spaces are ignored, as the pattern says
+        kwargs.setdefault("allow_blank", True)  # an empty value is no filter
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> list[int]:
         value = super().to_internal_value(data).replace(" ", "")
+        if value == "" and data == "":
+            return []
         if not ID_LIST_RE.match(value):
             self.fail("invalid_ids")
         ids = sorted({int(item) for item in value.split(",")})
@@ -85,7 +97,7 @@ class RecognitionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RecognitionCreateSerializer(serializers.Serializer):
+class RecognitionCreateSerializer(StrictJSONTypes, serializers.Serializer):
     given_for = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     core_value_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     text = serializers.CharField(min_length=1, max_length=1000)
@@ -101,5 +113,5 @@ class Hi5Serializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class Hi5CreateSerializer(serializers.Serializer):
+class Hi5CreateSerializer(StrictJSONTypes, serializers.Serializer):
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

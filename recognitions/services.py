@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from corevalues.models import CoreValue
-from peerly.api.exceptions import Conflict, InvalidData, PeerlyError, RuleViolation
+from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, PeerlyError, RuleViolation
 from recognitions.models import Hi5, QuotaRenewal, Recognition
 from recognitions.quota import quota_period_start
 
@@ -69,7 +69,8 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
     if given_for == actor.pk:
         raise SelfRecognition()
     if actor.organization_id is None:
-        raise InvalidData(fields={"given_for": "Only a member of an organisation can recognise a colleague"})
+        # The role (a super admin of no organisation) does not allow it, whatever the body says: 403.
+        raise AccessDenied("Only a member of an organisation can recognise a colleague")
     # Only the giver's own organisation counts, also for a super admin: a recognition is between colleagues.
     # Another organisation's ids read exactly like unknown ones.
     receiver = User.objects.filter(pk=given_for, organization_id=actor.organization_id).first()

@@ -19,6 +19,8 @@ from schemathesis.config._checks import (
     NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES,
     POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES,
 )
+from schemathesis.core.failures import FailureGroup
+from schemathesis.openapi.checks import RejectedPositiveData
 
 from accounts.tests.factories import UserFactory
 from accounts.tokens import token_encode
@@ -110,4 +112,27 @@ def test_api_conforms_to_its_schema(case, tokens, fake_google):
     for token in tokens.values():
         if signed_in:
             case.headers["Authorization"] = f"Bearer {token}"
-        case.call_and_validate()
+        response = case.call()
+        try:
+            case.validate_response(response)
+        except FailureGroup as failures:
+            if not all(is_unknown_reference(failure, response) for failure in failures.exceptions):
+                raise
+
+
+def is_unknown_reference(failure: Exception, response) -> bool:
+    """The accepted disagreements with positive_data_acceptance: 400s of the contract that no schema can
+    rule out. An id in a body naming no object of the caller's organisation (`"given_for": 1` is
+    `invalid_data` "Unknown user"; schemathesis would want 404 or 422); `insufficient_hi5_balance`; and
+    `org_id` required from a super admin who belongs to no organisation (a requirement by role)."""
+    if not isinstance(failure, RejectedPositiveData) or response.status_code != 400:
+        return False
+    error = response.json().get("error", {})
+    if error.get("code") == "insufficient_hi5_balance":
+        return True
+    fields = error.get("fields") or {}
+    unknown = bool(fields) and all(
+        message.startswith("Unknown ") or (name == "org_id" and message.startswith("Required for a super admin"))
+        for name, message in fields.items()
+    )
+    return error.get("code") == "invalid_data" and unknown

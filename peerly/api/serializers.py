@@ -19,52 +19,59 @@ from typing import Any
 from rest_framework import serializers
 
 
-def _expected_json_type(field: serializers.Field) -> tuple[tuple[type, ...], str] | None:
-    """The JSON types a field's value must have, with the message, or None when anything may come."""
+def _type_error(field: serializers.Field, value: Any) -> str | None:
+    """DRF's own message when value's JSON type is not the field's, else None."""
     if isinstance(field, serializers.BooleanField):
-        return (bool,), "Must be true or false."
-    if isinstance(field, serializers.ChoiceField):
+        types, key = (bool,), "invalid"
+    elif isinstance(field, serializers.ChoiceField):
         keys = list(field.choices)
-        if keys and all(isinstance(key, int) and not isinstance(key, bool) for key in keys):
-            return (int,), "Must be an integer."
-        if keys and all(isinstance(key, str) for key in keys):
-            return (str,), "Must be a string."
+        if keys and all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
+            types, key = (int,), "invalid_choice"
+        elif keys and all(isinstance(k, str) for k in keys):
+            types, key = (str,), "invalid_choice"
+        else:
+            return None
+    elif isinstance(field, serializers.IntegerField):
+        types, key = (int,), "invalid"
+    elif isinstance(field, serializers.FloatField):
+        types, key = (int, float), "invalid"
+    elif isinstance(field, serializers.CharField):
+        types, key = (str,), "invalid"
+    else:
         return None
-    if isinstance(field, serializers.IntegerField):
-        return (int,), "Must be an integer."
-    if isinstance(field, serializers.FloatField):
-        return (int, float), "Must be a number."
-    if isinstance(field, serializers.CharField | serializers.DateTimeField | serializers.DateField):
-        return (str,), "Must be a string."
-    if isinstance(field, serializers.ListField | serializers.ListSerializer):
-        return (list,), "Must be a list."
-    if isinstance(field, serializers.DictField | serializers.Serializer):
-        return (dict,), "Must be an object."
-    return None
+    if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+        return None
+    return str(field.error_messages[key]).format(input=value)
 
 
 class StrictJSONTypes:
-    # Refuses a value whose JSON type is not the field's (400 `invalid_data` naming each field).
+    # Refuses a value whose JSON type is not the field's (400 `invalid_data`, DRF's message for the field),
+    # and a string longer than max_length as sent (DRF measures it after trimming whitespace). Other fields
+    # are still validated, so the client hears about every field at once.
     # (A comment, not a docstring: drf-spectacular would take a docstring as every serializer's description.)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            errors = {}
-            for name, field in self.fields.items():  # type: ignore[attr-defined]
-                if field.read_only or field.source == "*" or name not in data or data[name] is None:
-                    continue
-                expected = _expected_json_type(field)
-                if expected is None:
-                    continue
-                value, (types, message) = data[name], expected
-                if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
-                    errors[name] = [message]
-                elif isinstance(value, str) and getattr(field, "max_length", None) and len(value) > field.max_length:
-                    # DRF checks the length after trimming whitespace; the schema's maxLength is on what was sent.
-                    errors[name] = [f"Ensure this field has no more than {field.max_length} characters."]
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)  # type: ignore[misc]
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)  # type: ignore[misc]
+        errors: dict[str, list[str]] = {}
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if field.read_only or field.source == "*" or name not in data or data[name] is None:
+                continue
+            value = data[name]
+            message = _type_error(field, value)
+            max_length = getattr(field, "max_length", None)
+            if message is None and isinstance(value, str) and max_length is not None and len(value) > max_length:
+                message = str(field.error_messages["max_length"]).format(max_length=max_length)
+            if message is not None:
+                errors[name] = [message]
+        if not errors:
+            return super().to_internal_value(data)  # type: ignore[misc]
+        try:
+            super().to_internal_value({k: v for k, v in data.items() if k not in errors})  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            others = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            errors = {**others, **errors}
+        raise serializers.ValidationError(errors)
 
 
 HTTP_URL_PATTERN = r"^https?://[^\x00-\x20/?#]+([/?#][^\x00-\x20]*)?$"

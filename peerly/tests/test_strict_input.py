@@ -22,32 +22,41 @@ class Sample(StrictJSONTypes, serializers.Serializer):
     role = serializers.ChoiceField(choices=[(1, "one"), (2, "two")], required=False)
     kind = serializers.ChoiceField(choices=["a", "b"], required=False)
     tags = serializers.ListField(child=serializers.CharField(), required=False)
+    other = serializers.CharField(max_length=2, required=False)
     maybe = serializers.CharField(required=False, allow_null=True)
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("text", 12, "Must be a string."),
-        ("text", 1.5, "Must be a string."),
-        ("text", True, "Must be a string."),
-        ("number", "12", "Must be an integer."),
-        ("number", 12.0, "Must be an integer."),
-        ("number", True, "Must be an integer."),
-        ("ratio", "1.5", "Must be a number."),
-        ("ratio", False, "Must be a number."),
-        ("flag", "true", "Must be true or false."),
-        ("flag", 1, "Must be true or false."),
-        ("role", "1", "Must be an integer."),
-        ("role", True, "Must be an integer."),
-        ("kind", 1, "Must be a string."),
-        ("tags", "a,b", "Must be a list."),
+        ("text", 12, "Not a valid string."),
+        ("text", 1.5, "Not a valid string."),
+        ("text", True, "Not a valid string."),
+        ("number", "12", "A valid integer is required."),
+        ("number", 12.0, "A valid integer is required."),
+        ("number", True, "A valid integer is required."),
+        ("ratio", "1.5", "A valid number is required."),
+        ("ratio", False, "A valid number is required."),
+        ("flag", "true", "Must be a valid boolean."),
+        ("flag", 1, "Must be a valid boolean."),
+        ("role", "1", '"1" is not a valid choice.'),
+        ("role", True, '"True" is not a valid choice.'),
+        ("kind", 1, '"1" is not a valid choice.'),
     ],
 )
 def test_wrong_json_type_is_refused(field, value, message):
     serializer = Sample(data={field: value})
     assert not serializer.is_valid()
     assert serializer.errors == {field: [message]}
+
+
+def test_other_fields_are_still_validated():
+    serializer = Sample(data={"number": "1", "other": "long"})
+    assert not serializer.is_valid()
+    assert serializer.errors == {
+        "number": ["A valid integer is required."],
+        "other": ["Ensure this field has no more than 2 characters."],
+    }
 
 
 def test_max_length_counts_what_was_sent_not_the_trimmed_value():
@@ -70,13 +79,13 @@ def test_right_json_types_pass():
 def test_profile_name_as_number_is_400(as_user, employee):
     response = as_user(employee).put("/users/me", PROFILE | {"display_name": 0}, format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"display_name": "Must be a string."}
+    assert response.json()["error"]["fields"] == {"display_name": "Not a valid string."}
 
 
 def test_role_as_string_is_400(as_user, org_admin, employee):
     response = as_user(org_admin).put(f"/users/{employee.pk}", {"role_id": "4"}, format="json")
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"role_id": "Must be an integer."}
+    assert response.json()["error"]["fields"] == {"role_id": '"4" is not a valid choice.'}
 
 
 class TestHttpUrl:
