@@ -41,6 +41,20 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+_RATE_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A rate such as `1000/min` as (requests, seconds); `off` disables the limit."""
+    value = (env_str(name, default) or "").strip().lower()
+    if value in {"off", "none", "0"}:
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name} must look like 1000/min (per s, min or hour) or off, not {value!r}")
+    return int(count), _RATE_PERIODS[period]
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     value = env_str(name, default) or ""
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -72,6 +86,7 @@ INSTALLED_APPS = [
     "corevalues",
     "recognitions",
     "moderation",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -201,9 +216,19 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+# --- Integrations (API keys, HRIS sync) -------------------------------------
+# Requests per API key (`1000/min`, per s, min or hour; `off` disables), counted in the shared cache.
+PEERLY_RATE_LIMIT_API_KEYS = env_rate("PEERLY_RATE_LIMIT_API_KEYS", "1000/min")
+# POST /users/sync carries up to 1,000 employees: it alone accepts bodies up to this size.
+PEERLY_SYNC_MAX_BODY_BYTES = env_int("PEERLY_SYNC_MAX_BODY_BYTES", 2 * 1024 * 1024)
+
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.PeerlyJWTAuthentication"],
+    # API keys first: a `Bearer pk_live_...` or `X-API-Key` goes to the key authenticator, anything else to JWT.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.ApiKeyAuthentication",
+        "accounts.authentication.PeerlyJWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsActiveMember"],
     "DEFAULT_RENDERER_CLASSES": ["peerly.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["peerly.api.parsers.StrictJSONParser"],
