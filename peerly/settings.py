@@ -6,6 +6,7 @@ DJANGO_DEBUG=false and must then provide DJANGO_SECRET_KEY, or startup fails.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,20 +40,6 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
-
-
-_RATE_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
-
-
-def env_rate(name: str, default: str) -> tuple[int, int] | None:
-    """A rate such as `1000/min` as (requests, seconds); `off` disables the limit."""
-    value = (env_str(name, default) or "").strip().lower()
-    if value in {"off", "none", "0"}:
-        return None
-    count, _, period = value.partition("/")
-    if not count.isdigit() or period not in _RATE_PERIODS:
-        raise ImproperlyConfigured(f"{name} must look like 1000/min (per s, min or hour) or off, not {value!r}")
-    return int(count), _RATE_PERIODS[period]
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -217,8 +204,10 @@ SIMPLE_JWT = {
 }
 
 # --- Integrations (API keys, HRIS sync) -------------------------------------
-# Requests per API key (`1000/min`, per s, min or hour; `off` disables), counted in the shared cache.
-PEERLY_RATE_LIMIT_API_KEYS = env_rate("PEERLY_RATE_LIMIT_API_KEYS", "1000/min")
+# Requests per API key, as django-ratelimit rates: `1000/m` (also `/s`, `/h`, `/d`, `/5m`), counted in the cache.
+PEERLY_RATE_LIMIT_API_KEYS = env_str("PEERLY_RATE_LIMIT_API_KEYS", "1000/m")
+if not re.match(r"^[0-9]+/[0-9]*[smhd]$", PEERLY_RATE_LIMIT_API_KEYS):
+    raise ImproperlyConfigured(f"PEERLY_RATE_LIMIT_API_KEYS must look like 1000/m, not {PEERLY_RATE_LIMIT_API_KEYS!r}")
 # POST /users/sync carries up to 1,000 employees: it alone accepts bodies up to this size.
 PEERLY_SYNC_MAX_BODY_BYTES = env_int("PEERLY_SYNC_MAX_BODY_BYTES", 2 * 1024 * 1024)
 

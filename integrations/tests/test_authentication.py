@@ -245,7 +245,7 @@ def test_concurrent_usage_is_counted_exactly(org_admin):
 
 class TestRateLimit:
     def test_per_key_limit_answers_429_with_retry_after(self, as_key, make_key, settings):
-        settings.PEERLY_RATE_LIMIT_API_KEYS = (3, 60)
+        settings.PEERLY_RATE_LIMIT_API_KEYS = "3/m"
         _, secret = make_key()
         _other_key, other_secret = make_key(name="other")
         with time_machine.travel(timezone.now().replace(second=10), tick=False):
@@ -261,15 +261,17 @@ class TestRateLimit:
             assert as_key(secret).get("/users").status_code == 200
 
     def test_people_are_not_limited_by_the_key_limit(self, as_user, employee, settings):
-        settings.PEERLY_RATE_LIMIT_API_KEYS = (1, 60)
+        settings.PEERLY_RATE_LIMIT_API_KEYS = "1/m"
         for _ in range(3):
             assert as_user(employee).get("/users/me").status_code == 200
 
-    def test_default_is_1000_per_minute(self, settings):
-        from peerly.settings import env_rate
+    def test_default_is_1000_per_minute(self):
+        from django.conf import settings
 
-        assert env_rate("PEERLY_TEST_UNSET_RATE", "1000/min") == (1000, 60)
-        assert env_rate("PEERLY_TEST_UNSET_RATE", "off") is None
+        from peerly.api.ratelimit import parse_rate
+
+        assert parse_rate(settings.PEERLY_RATE_LIMIT_API_KEYS) == (1000, 60)
+        assert parse_rate("100/5m") == (100, 300)
 
 
 @pytest.fixture(autouse=True)
