@@ -134,3 +134,25 @@ class TestScoping:
         admin.set_unusable_password()
         admin.save()
         assert admin_client(admin).get(LIST_URL).status_code == 302
+
+
+def test_done_when_hr_creates_a_key_and_an_hris_syncs_1000_employees_twice(org_admin, as_key):
+    # given: an HR admin creates a sync key in the admin
+    response = admin_client(org_admin).post(ADD_URL, {"name": "HRIS", "scopes": ["users:sync"]}, follow=True)
+    secret = shown_secret(response)
+    domain = org_admin.organization.domains.first().domain
+    batch = {
+        "users": [
+            {"email": f"e{i}@{domain}", "first_name": f"E{i}", "last_name": "Doe", "active": True} for i in range(1000)
+        ]
+    }
+    # when: the HRIS script sends 1,000 employees in one call, then the same call again
+    first = as_key(secret, "x-api-key").post("/users/sync", batch, format="json")
+    second = as_key(secret, "x-api-key").post("/users/sync", batch, format="json")
+    # then
+    assert first.status_code == 200
+    assert first.json()["data"]["created"] == 1000
+    assert second.json() == {
+        "data": {"created": 0, "updated": 0, "deactivated": 0, "reactivated": 0, "unchanged": 1000, "dry_run": False}
+    }
+    assert ApiKey.objects.get().usage.get().request_count == 2

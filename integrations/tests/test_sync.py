@@ -273,8 +273,11 @@ class TestCallers:
         )
         assert response.status_code == 403
 
-    def test_get_is_405(self, sync_client):
-        assert sync_client.get("/users/sync").status_code == 403  # keys: no scope declared for GET
+    def test_get_is_closed_to_keys_and_405_for_admins(self, sync_client, as_user, org_admin):
+        assert error(sync_client.get("/users/sync"))["code"] == "access_denied"  # no scope declared for GET
+        response = as_user(org_admin).get("/users/sync")
+        assert response.status_code == 405
+        assert error(response)["code"] == "method_not_allowed"
 
 
 class TestEfficiency:
