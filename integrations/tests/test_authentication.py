@@ -180,6 +180,10 @@ class TestDeclarations:
             ("users", "list", "users:read"),
             ("users/(?P<pk>[0-9]{1,18})", "retrieve", "users:read"),
             ("users/sync", "POST", "users:sync"),
+            ("recognitions", "list", "recognitions:read"),
+            ("recognitions/(?P<pk>[0-9]{1,18})", "retrieve", "recognitions:read"),
+            ("core_values", "list", "core_values:read"),
+            ("core_values/(?P<pk>[0-9]{1,18})", "retrieve", "core_values:read"),
         }
 
 

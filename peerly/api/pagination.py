@@ -11,25 +11,28 @@ MAX_OFFSET = 10_000_000
 
 
 class PageParams(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, required=False, default=DEFAULT_LIMIT)
+    limit = serializers.IntegerField(min_value=1, required=False)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False, default=0)
 
 
 class LimitOffsetPagination:
     """`limit` (default 10, at most 100: larger values are capped) and `offset`.
 
-    Answers {"data": [...], "meta": {"total", "limit", "offset"}}.
+    Answers {"data": [...], "meta": {"total", "limit", "offset"}}. A list whose items are few (an
+    organisation's core values) subclasses with a larger `default_limit`.
     """
 
+    default_limit = DEFAULT_LIMIT
+
     def __init__(self) -> None:
-        self.limit = DEFAULT_LIMIT
+        self.limit = self.default_limit
         self.offset = 0
         self.total = 0
 
     def paginate_queryset(self, queryset: QuerySet | Sequence, request, view=None, *, total: int | None = None):
         params = PageParams(data={k: request.query_params[k] for k in ("limit", "offset") if k in request.query_params})
         params.is_valid(raise_exception=True)
-        self.limit = min(params.validated_data["limit"], MAX_LIMIT)
+        self.limit = min(params.validated_data.get("limit", self.default_limit), MAX_LIMIT)
         self.offset = params.validated_data["offset"]
         if total is None:
             total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
@@ -65,8 +68,8 @@ class LimitOffsetPagination:
                 "name": "limit",
                 "in": "query",
                 "required": False,
-                "description": f"Page size (default {DEFAULT_LIMIT}, values above {MAX_LIMIT} are capped).",
-                "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT},
+                "description": f"Page size (default {self.default_limit}, values above {MAX_LIMIT} are capped).",
+                "schema": {"type": "integer", "minimum": 1, "default": self.default_limit},
             },
             {
                 "name": "offset",

@@ -1,0 +1,123 @@
+"""Every write on core values."""
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Organization, User
+from corevalues.models import CoreValue
+from peerly.api.exceptions import AccessDenied, Conflict, InvalidData
+
+UNIQUE_TEXT_CONSTRAINT = "core_value_text_unique_in_org"
+
+# Sentinel for "leave this field as it is" on update (None means "clear it").
+UNCHANGED = object()
+
+
+class CoreValueExists(Conflict):
+    code = "core_value_exists"
+    message = "A core value with this text already exists in the organisation"
+
+
+def _organization_for_write(*, actor: User, org_id: int | None) -> Organization:
+    """The actor's organisation; a super admin names one with `org_id` (others may not)."""
+    if org_id is not None:
+        if not actor.is_super_admin:
+            raise AccessDenied("Only a super admin may write another organisation's core values")
+        organization = Organization.objects.filter(pk=org_id).first()
+        if organization is None:
+            raise InvalidData(fields={"org_id": "Unknown organisation"})
+        return organization
+    if actor.organization is None:
+        raise InvalidData(fields={"org_id": "Required for a super admin who belongs to no organisation"})
+    return actor.organization
+
+
+def _parent_lock(*, organization_id: int, parent_id: int, child: CoreValue | None = None) -> CoreValue:
+    """The would-be parent, locked so that it cannot get a parent of its own meanwhile (two levels only)."""
+    parent = CoreValue.objects.select_for_update().filter(pk=parent_id, organization_id=organization_id).first()
+    # Another organisation's id reads exactly like an unknown one.
+    if parent is None:
+        raise InvalidData(fields={"parent_core_value_id": "Unknown core value"})
+    if parent.parent_id is not None:
+        raise InvalidData(fields={"parent_core_value_id": "The parent must be a top-level core value"})
+    if child is not None and parent.pk == child.pk:
+        raise InvalidData(fields={"parent_core_value_id": "A core value cannot be its own parent"})
+    return parent
+
+
+def _save(core_value: CoreValue) -> CoreValue:
+    try:
+        with transaction.atomic():
+            core_value.save()
+    except IntegrityError as exc:
+        if _is_duplicate_text(exc, core_value):
+            raise CoreValueExists() from None
+        raise
+    return core_value
+
+
+def _is_duplicate_text(exc: IntegrityError, core_value: CoreValue) -> bool:
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return constraint == UNIQUE_TEXT_CONSTRAINT
+    # Databases without constraint names in errors (SQLite in local demos): look.
+    return (
+        CoreValue.objects.filter(organization_id=core_value.organization_id, text__iexact=core_value.text)
+        .exclude(pk=core_value.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def core_value_create(
+    *,
+    actor: User,
+    text: str,
+    description: str,
+    parent_core_value_id: int | None = None,
+    thumbnail_url: str | None = None,
+    org_id: int | None = None,
+) -> CoreValue:
+    """A new core value; a parent must be a top-level value of the same organisation."""
+    organization = _organization_for_write(actor=actor, org_id=org_id)
+    parent = None
+    if parent_core_value_id is not None:
+        parent = _parent_lock(organization_id=organization.pk, parent_id=parent_core_value_id)
+    core_value = CoreValue(
+        organization=organization,
+        text=text,
+        description=description,
+        parent=parent,
+        thumbnail_url=thumbnail_url or "",
+    )
+    return _save(core_value)
+
+
+@transaction.atomic
+def core_value_update(
+    *,
+    core_value: CoreValue,
+    text: str,
+    description: str,
+    parent_core_value_id=UNCHANGED,
+    thumbnail_url=UNCHANGED,
+) -> CoreValue:
+    """Edit text and description; parent and thumbnail change only when given (None clears them)."""
+    # Lock the value so that nobody gives it a child while we give it a parent.
+    core_value = CoreValue.objects.select_for_update().get(pk=core_value.pk)
+    core_value.text = text
+    core_value.description = description
+    if thumbnail_url is not UNCHANGED:
+        core_value.thumbnail_url = thumbnail_url or ""
+    if parent_core_value_id is not UNCHANGED and parent_core_value_id != core_value.parent_id:
+        if parent_core_value_id is None:
+            core_value.parent = None
+        else:
+            parent = _parent_lock(
+                organization_id=core_value.organization_id, parent_id=parent_core_value_id, child=core_value
+            )
+            if core_value.children.exists():
+                raise InvalidData(
+                    fields={"parent_core_value_id": "A core value with children cannot get a parent (two levels only)"}
+                )
+            core_value.parent = parent
+    return _save(core_value)

@@ -1,0 +1,105 @@
+import re
+
+from rest_framework import serializers
+
+from accounts.serializers import MAX_ID, UserSummarySerializer
+from corevalues.models import CoreValue
+from recognitions.models import Hi5, Recognition
+
+ID_LIST_RE = re.compile(r"^[0-9]{1,18}(,[0-9]{1,18})*$")
+MAX_IDS_PER_FILTER = 100
+
+
+class IdListField(serializers.CharField):
+    """One id or a comma-separated list of ids (`7` or `7,9,12`), parsed to a list of ints."""
+
+    default_error_messages = {
+        "invalid_ids": "Enter an id or a comma-separated list of ids.",
+        "too_many": f"At most {MAX_IDS_PER_FILTER} ids.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 19 * MAX_IDS_PER_FILTER)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> list[int]:
+        value = super().to_internal_value(data).replace(" ", "")
+        if not ID_LIST_RE.match(value):
+            self.fail("invalid_ids")
+        ids = sorted({int(item) for item in value.split(",")})
+        if len(ids) > MAX_IDS_PER_FILTER:
+            self.fail("too_many")
+        if ids[-1] > MAX_ID:
+            self.fail("invalid_ids")
+        return ids
+
+    def to_representation(self, value):
+        return ",".join(str(item) for item in value)
+
+
+class RecognitionFeedParamsSerializer(serializers.Serializer):
+    given_by = IdListField(help_text="Giver id, or a comma-separated list of them.")
+    given_for = IdListField(help_text="Receiver id, or a comma-separated list of them.")
+    core_value_id = IdListField(help_text="Core value id, or a comma-separated list of them.")
+
+
+class CoreValueSummarySerializer(serializers.ModelSerializer):
+    thumbnail = serializers.CharField(source="thumbnail_url", read_only=True)
+
+    class Meta:
+        model = CoreValue
+        fields = ["id", "text", "description", "thumbnail"]
+        read_only_fields = fields
+
+
+class RecognitionSerializer(serializers.ModelSerializer):
+    """A feed item: everything a client needs to render the recognition, in one object."""
+
+    given_by = serializers.IntegerField(source="given_by_id", read_only=True)
+    given_for = serializers.IntegerField(source="given_for_id", read_only=True)
+    core_value_id = serializers.IntegerField(read_only=True)
+    core_value = CoreValueSummarySerializer(read_only=True)
+    giver = UserSummarySerializer(source="given_by", read_only=True)
+    receiver = UserSummarySerializer(source="given_for", read_only=True)
+    hi5_count = serializers.IntegerField(read_only=True)
+    is_hidden = serializers.BooleanField(
+        read_only=True, help_text="Hidden by a moderator; only moderators and admins ever see such a recognition."
+    )
+
+    class Meta:
+        model = Recognition
+        fields = [
+            "id",
+            "text",
+            "given_at",
+            "given_by",
+            "given_for",
+            "core_value_id",
+            "core_value",
+            "giver",
+            "receiver",
+            "hi5_count",
+            "is_hidden",
+        ]
+        read_only_fields = fields
+
+
+class RecognitionCreateSerializer(serializers.Serializer):
+    given_for = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    core_value_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    text = serializers.CharField(min_length=1, max_length=1000)
+
+
+class Hi5Serializer(serializers.ModelSerializer):
+    recognition_id = serializers.IntegerField(read_only=True)
+    given_by = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Hi5
+        fields = ["id", "recognition_id", "given_by", "comment", "given_at"]
+        read_only_fields = fields
+
+
+class Hi5CreateSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

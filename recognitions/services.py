@@ -1,0 +1,205 @@
+"""Every write on recognitions and Hi5s, and the quota renewal.
+
+Spending is one conditional UPDATE (`... SET balance = balance - 1 WHERE id = %s AND balance > 0`) in the
+same transaction as the insert it pays for: PostgreSQL's row lock serialises concurrent spenders, the
+second one re-reads the committed balance, and a balance of 0 matches no row. The CHECK constraint
+(`hi5_quota_balance >= 0`) and the unique constraint on Hi5 (recognition, given_by) back it up.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfoNotFoundError
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from corevalues.models import CoreValue
+from peerly.api.exceptions import Conflict, InvalidData, PeerlyError, RuleViolation
+from recognitions.models import Hi5, QuotaRenewal, Recognition
+from recognitions.quota import quota_period_start
+
+logger = logging.getLogger(__name__)
+
+HI5_UNIQUE_CONSTRAINT = "hi5_once_per_user"
+
+
+class InsufficientHi5Balance(PeerlyError):
+    status_code = 400
+    code = "insufficient_hi5_balance"
+    message = "Hi5 quota balance is insufficient for this action"
+
+
+class SelfRecognition(RuleViolation):
+    code = "self_recognition"
+    message = "You cannot recognise yourself"
+
+
+class ReceiverInactive(RuleViolation):
+    code = "receiver_inactive"
+    message = "This colleague's account is deleted"
+
+
+class AlreadyHi5(Conflict):
+    code = "already_hi5"
+    message = "You already gave a Hi5 to this recognition"
+
+
+class OwnRecognition(RuleViolation):
+    code = "own_recognition"
+    message = "You cannot Hi5 a recognition you gave or received"
+
+
+class RecognitionHidden(RuleViolation):
+    code = "recognition_hidden"
+    message = "This recognition was hidden by a moderator and takes no Hi5"
+
+
+def _hi5_take_one(*, user: User) -> bool:
+    """Take 1 from the user's balance in one conditional UPDATE; False (and nothing changed) at 0."""
+    return bool(
+        User.objects.filter(pk=user.pk, hi5_quota_balance__gt=0).update(hi5_quota_balance=F("hi5_quota_balance") - 1)
+    )
+
+
+def recognition_create(*, actor: User, given_for: int, core_value_id: int, text: str) -> Recognition:
+    """Recognise an active colleague for a core value of the organisation; spends 1 Hi5 from the giver."""
+    if given_for == actor.pk:
+        raise SelfRecognition()
+    if actor.organization_id is None:
+        raise InvalidData(fields={"given_for": "Only a member of an organisation can recognise a colleague"})
+    # Only the giver's own organisation counts, also for a super admin: a recognition is between colleagues.
+    # Another organisation's ids read exactly like unknown ones.
+    receiver = User.objects.filter(pk=given_for, organization_id=actor.organization_id).first()
+    core_value = CoreValue.objects.filter(pk=core_value_id, organization_id=actor.organization_id).first()
+    unknown: dict[str, str] = {}
+    if receiver is None:
+        unknown["given_for"] = "Unknown user"
+    if core_value is None:
+        unknown["core_value_id"] = "Unknown core value"
+    if unknown:
+        raise InvalidData(fields=unknown)
+    if not receiver.is_active:
+        raise ReceiverInactive()
+    # No savepoint needed (one query fewer): at balance 0 the UPDATE changes nothing and the block ends
+    # normally, the error being raised after it, so a caller's own transaction stays usable; if the INSERT
+    # fails, the exception rolls back the whole transaction, spend included.
+    with transaction.atomic(savepoint=False):
+        spent = _hi5_take_one(user=actor)
+        if spent:
+            recognition = Recognition.objects.create(
+                organization_id=actor.organization_id,
+                core_value=core_value,
+                given_by=actor,
+                given_for=receiver,
+                text=text,
+            )
+    if not spent:
+        raise InsufficientHi5Balance()
+    actor.hi5_quota_balance = max(actor.hi5_quota_balance - 1, 0)
+    recognition.hi5_count = 0
+    return recognition
+
+
+def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5:
+    """A Hi5 on someone else's visible recognition, once per person; spends 1 Hi5 from the giver."""
+    if recognition.is_hidden:
+        raise RecognitionHidden()
+    if actor.pk in (recognition.given_by_id, recognition.given_for_id):
+        raise OwnRecognition()
+    try:
+        # Insert first: a concurrent duplicate waits on the unique index, then fails, and its spend
+        # (never reached) cannot happen. Any failure rolls back both statements together.
+        with transaction.atomic():
+            hi5 = Hi5.objects.create(recognition=recognition, given_by=actor, comment=comment)
+            if not _hi5_take_one(user=actor):
+                raise InsufficientHi5Balance()
+    except IntegrityError as exc:
+        if _is_duplicate_hi5(exc, recognition=recognition, actor=actor):
+            raise AlreadyHi5() from None
+        raise
+    actor.hi5_quota_balance = max(actor.hi5_quota_balance - 1, 0)
+    return hi5
+
+
+def _is_duplicate_hi5(exc: IntegrityError, *, recognition: Recognition, actor: User) -> bool:
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return constraint == HI5_UNIQUE_CONSTRAINT
+    # Databases without constraint names in errors (SQLite in local demos): look.
+    return Hi5.objects.filter(recognition=recognition, given_by=actor).exists()
+
+
+# --- Quota renewal -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaRenewalOutcome:
+    organization: Organization
+    period_start: date | None
+    renewed: bool
+    users_renewed: int = 0
+    reason: str = ""
+
+
+def hi5_quotas_renew(*, now: datetime | None = None, dry_run: bool = False) -> list[QuotaRenewalOutcome]:
+    """Reset every active member's balance to the organisation's `hi5_limit`, once per quota period.
+
+    Each organisation's period is computed in its own timezone (weekly: from Monday 00:00, monthly: from the
+    1st 00:00). The reset and the `QuotaRenewal` record of the period are written in one transaction, and the
+    record is unique per (organisation, period): re-runs in the same period, even concurrent ones, change
+    nothing. An organisation never renewed before is renewed on the first run (its current period is
+    recorded). Balances are set, not added to: nothing rolls over. Deleted users are left alone.
+    """
+    now = now or timezone.now()
+    organizations = list(Organization.objects.order_by("id"))
+    periods: dict[int, date] = {}
+    outcomes: list[QuotaRenewalOutcome] = []
+    for organization in organizations:
+        try:
+            periods[organization.pk] = quota_period_start(
+                now=now, frequency=organization.hi5_quota_renewal_frequency, timezone_name=organization.timezone
+            )
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            # One misconfigured organisation must not stop the others' renewal.
+            logger.error("Cannot renew Hi5 quotas of organisation %s: %s", organization.pk, exc)
+            outcomes.append(QuotaRenewalOutcome(organization, None, renewed=False, reason=f"misconfigured: {exc}"))
+    done = set(
+        QuotaRenewal.objects.filter(period_start__gte=min(periods.values(), default=now.date())).values_list(
+            "organization_id", "period_start"
+        )
+    )
+    for organization in organizations:
+        period_start = periods.get(organization.pk)
+        if period_start is None:
+            continue
+        if (organization.pk, period_start) in done:
+            outcomes.append(QuotaRenewalOutcome(organization, period_start, renewed=False, reason="already renewed"))
+            continue
+        active = User.objects.filter(organization=organization, soft_delete_at__isnull=True)
+        if dry_run:
+            outcomes.append(QuotaRenewalOutcome(organization, period_start, renewed=True, users_renewed=active.count()))
+            continue
+        try:
+            with transaction.atomic():
+                # The insert comes first: a concurrent run of the same period waits here, then fails.
+                renewal = QuotaRenewal.objects.create(organization=organization, period_start=period_start)
+                renewal.users_renewed = active.update(hi5_quota_balance=organization.hi5_limit)
+                renewal.save(update_fields=["users_renewed"])
+        except IntegrityError:
+            if not QuotaRenewal.objects.filter(organization=organization, period_start=period_start).exists():
+                raise
+            outcomes.append(QuotaRenewalOutcome(organization, period_start, renewed=False, reason="already renewed"))
+            continue
+        logger.info(
+            "Renewed Hi5 quotas of organisation %s for the period from %s: %s users",
+            organization.pk,
+            period_start,
+            renewal.users_renewed,
+        )
+        outcomes.append(
+            QuotaRenewalOutcome(organization, period_start, renewed=True, users_renewed=renewal.users_renewed)
+        )
+    return outcomes

@@ -1,0 +1,79 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.views import ID_PATTERN
+from peerly.api.pagination import LimitOffsetPagination
+from recognitions import selectors, services
+from recognitions.serializers import (
+    Hi5CreateSerializer,
+    Hi5Serializer,
+    RecognitionCreateSerializer,
+    RecognitionFeedParamsSerializer,
+    RecognitionSerializer,
+)
+
+
+@extend_schema(tags=["recognitions"])
+class RecognitionViewSet(viewsets.GenericViewSet):
+    serializer_class = RecognitionSerializer
+    pagination_class = LimitOffsetPagination
+    lookup_value_regex = ID_PATTERN
+    # API keys may read the feed; giving recognitions and Hi5s stays a person's act (see integrations/scopes.py).
+    api_key_scopes = {"list": "recognitions:read", "retrieve": "recognitions:read"}
+
+    @property
+    def error_statuses(self) -> tuple[str, ...]:
+        if self.action == "hi5" and getattr(self.request, "method", None) == "POST":
+            return ("409", "422")
+        return ("422",) if self.action == "create" else ()
+
+    @extend_schema(
+        parameters=[RecognitionFeedParamsSerializer],
+        summary="The recognitions feed, newest first",
+        description="Filters combine with AND; a comma-separated list matches any of its ids. Recognitions "
+        "hidden by a moderator are never listed nor counted.",
+    )
+    def list(self, request):
+        params = RecognitionFeedParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        queryset = selectors.recognition_feed(actor=request.user, **params.validated_data)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(queryset, request)
+        return paginator.get_paginated_response(RecognitionSerializer(page, many=True).data)
+
+    @extend_schema(summary="A recognition (a hidden one only for moderators and admins)")
+    def retrieve(self, request, pk: str):
+        recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
+        return Response(RecognitionSerializer(recognition).data)
+
+    @extend_schema(
+        request=RecognitionCreateSerializer,
+        responses={201: RecognitionSerializer},
+        summary="Recognise a colleague for a core value (spends 1 Hi5)",
+    )
+    def create(self, request):
+        serializer = RecognitionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        recognition = services.recognition_create(actor=request.user, **serializer.validated_data)
+        return Response(RecognitionSerializer(recognition).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses={200: Hi5Serializer(many=True)}, summary="Who gave Hi5s, newest first")
+    @extend_schema(
+        methods=["POST"],
+        request=Hi5CreateSerializer,
+        responses={201: Hi5Serializer},
+        summary="Give a Hi5 (spends 1 Hi5; once per recognition; not on your own)",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="hi5")
+    def hi5(self, request, pk: str):
+        recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
+        if request.method == "GET":
+            paginator = LimitOffsetPagination()
+            page = paginator.paginate_queryset(selectors.hi5_list(recognition=recognition), request)
+            return paginator.get_paginated_response(Hi5Serializer(page, many=True).data)
+        serializer = Hi5CreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hi5 = services.hi5_give(actor=request.user, recognition=recognition, **serializer.validated_data)
+        return Response(Hi5Serializer(hi5).data, status=status.HTTP_201_CREATED)
