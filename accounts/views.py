@@ -56,10 +56,14 @@ class UserViewSet(viewsets.GenericViewSet):
     permission_classes = [IsOrgAdmin]
     # already_deleted (409); cannot_change_own_role / cannot_delete_self (422)
     error_statuses = {"update": ("409", "422"), "destroy": ("409", "422")}
+    # Integrations: what an API key may call here, and with which scope (see integrations/scopes.py).
+    api_key_scopes = {"list": "users:read", "retrieve": "users:read"}
 
     def get_permissions(self):
         if self.action in ("list", "me"):
             return [IsActiveMember()]
+        if self.action == "retrieve" and getattr(self.request.user, "is_api_key", False):
+            return [IsActiveMember()]  # a `users:read` key reads its organisation's users (scope checked already)
         return super().get_permissions()
 
     @extend_schema(parameters=[UserListParamsSerializer], summary="Active members of your organisation")

@@ -26,6 +26,8 @@ class CoreValueViewSet(viewsets.GenericViewSet):
     pagination_class = CoreValuePagination
     lookup_value_regex = ID_PATTERN
     permission_classes = [IsOrgAdmin]
+    # API keys may read core values, never write them (see integrations/scopes.py).
+    api_key_scopes = {"list": "core_values:read", "retrieve": "core_values:read"}
 
     @property
     def error_statuses(self) -> tuple[str, ...]:

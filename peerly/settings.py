@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "corevalues",
     "recognitions",
     "moderation",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -228,9 +229,18 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+# --- Integrations (API keys, HRIS sync) -------------------------------------
+# Requests per API key: PEERLY_RATE_LIMIT_API_KEYS, with the other rate limits above.
+# POST /users/sync carries up to 1,000 employees: it alone accepts bodies up to this size.
+PEERLY_SYNC_MAX_BODY_BYTES = env_int("PEERLY_SYNC_MAX_BODY_BYTES", 2 * 1024 * 1024)
+
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.PeerlyJWTAuthentication"],
+    # API keys first: a `Bearer pk_live_...` or `X-API-Key` goes to the key authenticator, anything else to JWT.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.ApiKeyAuthentication",
+        "accounts.authentication.PeerlyJWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsActiveMember"],
     "DEFAULT_RENDERER_CLASSES": ["peerly.api.renderers.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["peerly.api.parsers.StrictJSONParser"],

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("corevalues.urls")),
     path("", include("recognitions.urls")),
     path("", include("moderation.urls")),
+    path("", include("integrations.urls")),
 ]
 
 admin.site.site_header = "Peerly administration"

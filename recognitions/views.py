@@ -20,6 +20,8 @@ class RecognitionViewSet(viewsets.GenericViewSet):
     serializer_class = RecognitionSerializer
     pagination_class = LimitOffsetPagination
     lookup_value_regex = ID_PATTERN
+    # API keys may read the feed; giving recognitions and Hi5s stays a person's act (see integrations/scopes.py).
+    api_key_scopes = {"list": "recognitions:read", "retrieve": "recognitions:read"}
 
     @property
     def error_statuses(self) -> tuple[str, ...]:

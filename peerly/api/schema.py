@@ -68,7 +68,8 @@ class EnvelopeAutoSchema(AutoSchema):
         return body
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
-        """Strings the API refuses are not schema-valid: NUL characters, and blanks where trimmed text is required."""
+        """Strings the API refuses are not schema-valid: NUL characters, and blanks where trimmed text is required.
+        Nested lists state their size rules."""
         if isinstance(field, HttpUrlField):
             url = {"type": "string", "pattern": HTTP_URL_PATTERN, "maxLength": field.max_length or 2000}
             schema = {"oneOf": [url, {"type": "string", "maxLength": 0}]} if field.allow_blank else url
@@ -82,6 +83,13 @@ class EnvelopeAutoSchema(AutoSchema):
         if direction == "request" and isinstance(field, serializers.CharField) and plain_string:
             required_text = field.trim_whitespace and not field.allow_blank
             schema["pattern"] = NON_BLANK_PATTERN if required_text else NO_NUL_PATTERN
+        # drf-spectacular leaves out a nested `many=True` serializer's size rules; state them.
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            min_items = field.min_length if field.min_length is not None else (0 if field.allow_empty else 1)
+            if min_items:
+                schema["minItems"] = min_items
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
         return schema
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
