@@ -39,10 +39,20 @@ def build_recognition(organization: Organization) -> models.Model:
     )
 
 
+def build_api_key(organization: Organization) -> models.Model:
+    from accounts.models import Role
+    from integrations.services import api_key_create
+
+    admin = UserFactory(organization=organization, role_id=Role.ORG_ADMIN)
+    key, _secret = api_key_create(organization=organization, created_by=admin, name="HRIS", scopes=["users:read"])
+    return key
+
+
 RESOURCE_BUILDERS: dict[str, Callable[[Organization], models.Model]] = {
     "users": build_user,
     "core_values": build_core_value,
     "recognitions": build_recognition,
+    "api_keys": build_api_key,
 }
 
 
