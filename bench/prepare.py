@@ -45,7 +45,8 @@ def endpoints(*, info, tokens: list[str], rng: random.Random) -> dict[str, list[
     )
     # The bench users are in no seeded recognition nor Hi5: every (user, recognition) pair is a first Hi5.
     # The last target is kept for the in-process query count.
-    hi5_pairs = [(token, recognition_id) for recognition_id in newest[:HI5_TARGETS] for token in tokens]
+    targets, spare = newest[:-1], newest[-1]
+    hi5_pairs = [(token, recognition_id) for recognition_id in targets for token in tokens]
     prefixes = sorted({name[:2].lower() for name in FIRST_NAMES})
     return {
         "floor": [("GET", f"/bench/floor?org={org}", "", "")],
@@ -71,7 +72,7 @@ def endpoints(*, info, tokens: list[str], rng: random.Random) -> dict[str, list[
             for n in range(WRITE_REQUESTS)
         ],
         "hi5": [("POST", f"/recognitions/{recognition_id}/hi5", token, "{}") for token, recognition_id in hi5_pairs],
-        "_hi5_spare": [("POST", f"/recognitions/{newest[HI5_TARGETS]}/hi5", tokens[0], "{}")],
+        "_hi5_spare": [("POST", f"/recognitions/{spare}/hi5", tokens[0], "{}")],
     }
 
 
