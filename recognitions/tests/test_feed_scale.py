@@ -1,6 +1,9 @@
 """The feed's exact totals (counters kept by the database) and its one-query pages at any offset."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 
@@ -225,3 +228,17 @@ def test_counter_triggers_exist_only_on_postgresql():
             "recognitions_counter_on_update",
             "recognitions_counter_on_delete",
         }
+
+
+def test_recount_command_repairs_counters(organization, values):
+    # given: counters damaged (as after a bulk load with the triggers disabled)
+    RecognitionFactory.create_batch(3, organization=organization, core_value=values[0])
+    RecognitionFactory(organization=organization, core_value=values[1], hidden=True)
+    RecognitionCounter.objects.update(visible=99)
+    RecognitionCounter.objects.create(organization=organization, core_value=values[1], visible=7)
+    out = io.StringIO()
+    # when
+    call_command("recount_recognitions", stdout=out)
+    # then
+    assert counters() == true_counts() == {(organization.pk, values[0].pk): 3}
+    assert out.getvalue() == "1 counters recounted\n"
