@@ -78,3 +78,9 @@ def other_organization(db):
 def outsider(other_organization):
     """An employee of another organisation."""
     return UserFactory(organization=other_organization)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Factories give every user a password; the production hasher's cost only slows the tests down."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,23 +1,191 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from accounts.models import Organization, OrganizationDomain, User
+from accounts import services
+from accounts.admin_mixins import ADMINS, NOBODY, SUPER_ADMINS, ScopedInline, ScopedModelAdmin, is_super_admin
+from accounts.models import Organization, OrganizationDomain, Role, User
+from peerly.api.exceptions import PeerlyError
 
 
-class OrganizationDomainInline(admin.TabularInline):
+class OrganizationDomainInline(ScopedInline, admin.TabularInline):
+    """Domains decide who signs in to which organisation, so only the platform operator edits them."""
+
     model = OrganizationDomain
     extra = 0
+    view_roles = ADMINS
+    add_roles = change_roles = delete_roles = SUPER_ADMINS
+    parent_organization_lookup = "pk"
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "hi5_limit", "hi5_quota_renewal_frequency", "timezone"]
+class OrganizationAdmin(ScopedModelAdmin):
+    list_display = ["name", "domain_list", "hi5_limit", "hi5_quota_renewal_frequency", "timezone"]
     search_fields = ["name", "domains__domain"]
     inlines = [OrganizationDomainInline]
+    fields = ["name", "contact_email", "hi5_limit", "hi5_quota_renewal_frequency", "timezone"]
+    organization_lookup = "pk"
+    view_roles = change_roles = ADMINS
+    add_roles = delete_roles = SUPER_ADMINS
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        return super().get_queryset(request).prefetch_related("domains")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # Renaming is the platform operator's job (the name is unique across organisations).
+        return [] if is_super_admin(request) else ["name"]
+
+    @admin.display(description="email domains")
+    def domain_list(self, obj: Organization) -> str:
+        return ", ".join(domain.domain for domain in obj.domains.all())
+
+
+class UserStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("deleted", "Deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(soft_delete_at__isnull=True)
+        if self.value() == "deleted":
+            return queryset.filter(soft_delete_at__isnull=False)
+        return queryset
+
+
+class UserAdminForm(UserChangeForm):
+    """Role changes follow the same rules as `PUT /users/:id` (see accounts.services.user_change_role)."""
+
+    actor: User
+
+    profile_image_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "display_name", "profile_image_url", "organization", "role_id"]
+
+    def clean_role_id(self):
+        role_id = self.cleaned_data["role_id"]
+        user = self.instance
+        if user.pk is None or role_id == user.role_id:
+            return role_id
+        if user.pk == self.actor.pk:
+            raise forms.ValidationError("You cannot change your own role.")
+        if not self.actor.is_super_admin and (role_id == Role.SUPER_ADMIN or user.is_super_admin):
+            raise forms.ValidationError("Only a super admin can grant or change the super admin role.")
+        if not user.is_active:
+            raise forms.ValidationError("Restore this user before changing their role.")
+        return role_id
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
-    list_display = ["email", "display_name", "organization", "role_id", "hi5_quota_balance", "soft_delete_at"]
-    list_filter = ["role_id", "organization"]
+class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
+    """Members of the organisation: role changes, soft delete and restore, admin passwords.
+
+    Users are created by their first Google sign-in (or `create_organization --admin-email`), never
+    here; and never hard-deleted, since their recognitions stay.
+    """
+
+    form = UserAdminForm
+    list_display = ["email", "display_name", "role_id", "status", "hi5_quota_balance", "has_admin_password"]
+    list_filter = ["role_id", UserStatusFilter]
     search_fields = ["email", "first_name", "last_name", "display_name"]
-    readonly_fields = ["password", "soft_delete_at", "soft_delete_by", "created_at", "updated_at"]
+    ordering = ["email"]
+    filter_horizontal = []
+    actions = ["soft_delete_users", "restore_users"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["first_name", "last_name", "display_name", "profile_image_url"]}),
+        ("Organisation and role", {"fields": ["organization", "role_id", "hi5_quota_balance"]}),
+        ("Status", {"fields": ["soft_delete_at", "soft_delete_by", "last_login", "created_at", "updated_at"]}),
+    ]
+    view_roles = change_roles = ADMINS
+    add_roles = delete_roles = NOBODY
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).select_related("organization")
+
+    def get_list_display(self, request: HttpRequest):
+        if is_super_admin(request):
+            return [*self.list_display[:2], "organization", *self.list_display[2:]]
+        return self.list_display
+
+    def get_list_filter(self, request: HttpRequest):
+        if is_super_admin(request):
+            return [*self.list_filter, ("organization", admin.RelatedOnlyFieldListFilter)]
+        return self.list_filter
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
+        readonly = [
+            "email",
+            "hi5_quota_balance",
+            "soft_delete_at",
+            "soft_delete_by",
+            "last_login",
+            "created_at",
+            "updated_at",
+        ]
+        if not is_super_admin(request):
+            readonly.append("organization")
+        if obj is not None and (
+            obj.pk == request.user.pk or not obj.is_active or (obj.is_super_admin and not is_super_admin(request))
+        ):
+            readonly.append("role_id")
+        return readonly
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def formfield_for_choice_field(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "role_id" and not is_super_admin(request):
+            kwargs["choices"] = [choice for choice in Role.choices if choice[0] != Role.SUPER_ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
+        if change and "role_id" in form.changed_data:
+            new_role = obj.role_id
+            obj.role_id = form.initial["role_id"]
+            super().save_model(request, obj, form, change)
+            services.user_change_role(actor=request.user, user=obj, role_id=new_role)
+        else:
+            super().save_model(request, obj, form, change)
+
+    @admin.display(description="status", ordering="soft_delete_at")
+    def status(self, user: User) -> str:
+        return "Active" if user.is_active else "Deleted"
+
+    @admin.display(description="admin password", boolean=True)
+    def has_admin_password(self, user: User) -> bool:
+        return user.has_usable_password()
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet[User], action, done_message: str) -> None:
+        done, refused = 0, []
+        for user in queryset:
+            try:
+                action(user)
+            except PeerlyError as error:
+                refused.append(f"{user.email}: {error.message}")
+            else:
+                done += 1
+                self.log_change(request, user, done_message)
+        if done:
+            self.message_user(request, f"{done} user(s) {done_message.lower()}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not changed: " + "; ".join(refused), messages.WARNING)
+
+    @admin.action(description="Soft delete selected users (they can no longer sign in)", permissions=["change"])
+    def soft_delete_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._apply(
+            request, queryset, lambda user: services.user_soft_delete(actor=request.user, user=user), "Soft-deleted"
+        )
+
+    @admin.action(description="Restore selected users", permissions=["change"])
+    def restore_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._apply(request, queryset, lambda user: services.user_restore(user=user), "Restored")

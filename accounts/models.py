@@ -82,6 +82,10 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str):
+        # Emails are stored lower-cased; the admin's login form passes what the person typed.
+        return self.get(email__iexact=username.strip())
+
     def create_superuser(self, email: str, password: str | None = None, **fields):
         fields.setdefault("role_id", Role.SUPER_ADMIN)
         fields.setdefault("first_name", "Super")

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from recognitions.models import Recognition
+
 
 class ReportReason(models.TextChoices):
     FRAUD = "fraud", "Fraud"
@@ -51,3 +53,12 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report by {self.reported_by_id} on #{self.recognition_id} ({self.mark_as})"
+
+
+class ReportedRecognition(Recognition):
+    """The moderators' queue in the admin: recognitions that have at least one report."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "reported recognition"
+        verbose_name_plural = "reported recognitions"

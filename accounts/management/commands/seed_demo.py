@@ -44,4 +44,7 @@ class Command(BaseCommand):
         from recognitions.demo import seed_recognitions_demo
 
         seed_recognitions_demo(organization=acme, people=list(people.values()))
+        from moderation.demo import seed_moderation_demo
+
+        seed_moderation_demo(organization=acme, people=list(people.values()))
         self.stdout.write(self.style.SUCCESS("Demo data loaded: organisation Acme (acme.example)"))

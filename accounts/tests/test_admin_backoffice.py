@@ -1,0 +1,247 @@
+"""What organisation admins do in the back office: settings, users and their roles, passwords."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from accounts.models import Organization, OrganizationDomain, Role, User
+from accounts.tests.backoffice import admin_url, form_data, make_tenant
+from accounts.tests.factories import UserFactory
+
+USERS = admin_url(User, "changelist")
+
+
+@pytest.fixture
+def home(db):
+    return make_tenant("Home")
+
+
+@pytest.fixture
+def away(db):
+    return make_tenant("Away")
+
+
+def user_ids(client, query: str = "") -> set[int]:
+    response = client.get(f"{USERS}?{query}")
+    assert response.status_code == 200
+    return {user.pk for user in response.context["cl"].result_list}
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+def test_the_user_list_is_the_organisations_members_only(client, home, away):
+    client.force_login(home.org_admin)
+
+    ids = user_ids(client)
+
+    assert ids == set(home.organization.users.values_list("pk", flat=True))
+    assert not ids & set(away.organization.users.values_list("pk", flat=True))
+
+
+def test_users_are_searched_by_name_and_email_and_filtered_by_role_and_status(client, home, away):
+    client.force_login(home.org_admin)
+
+    assert user_ids(client, "q=homeemployee") == {home.employee.pk}
+    assert user_ids(client, f"q={home.moderator.email}") == {home.moderator.pk}
+    assert user_ids(client, "q=awayemployee") == set()
+    assert user_ids(client, f"role_id__exact={Role.MODERATOR}") == {home.moderator.pk, home.deleted_moderator.pk}
+    assert user_ids(client, "status=deleted") == {home.deleted_moderator.pk}
+    assert home.deleted_moderator.pk not in user_ids(client, "status=active")
+
+
+def test_the_organisation_filter_is_for_super_admins_only(client, home, away):
+    client.force_login(home.org_admin)
+    assert "Away" not in client.get(USERS).content.decode()
+
+    client.force_login(UserFactory(super_admin=True))
+    body = client.get(USERS).content.decode()
+    assert "Away" in body
+    assert "Home" in body
+
+
+def post_action(client, action: str, users: list[User]):
+    return client.post(USERS, {"action": action, "_selected_action": [str(user.pk) for user in users]})
+
+
+def test_soft_delete_and_restore_actions(client, home):
+    client.force_login(home.org_admin)
+
+    response = post_action(client, "soft_delete_users", [home.employee])
+
+    assert response.status_code == 302
+    home.employee.refresh_from_db()
+    assert home.employee.is_active is False
+    assert home.employee.soft_delete_by == home.org_admin
+    assert home.employee.tokens_valid_after is not None
+
+    post_action(client, "restore_users", [home.employee])
+
+    home.employee.refresh_from_db()
+    assert home.employee.is_active is True
+
+
+def test_soft_delete_refuses_yourself_and_reports_it(client, home):
+    client.force_login(home.org_admin)
+
+    response = post_action(client, "soft_delete_users", [home.org_admin, home.employee])
+
+    home.org_admin.refresh_from_db()
+    home.employee.refresh_from_db()
+    assert home.org_admin.is_active is True
+    assert home.employee.is_active is False
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert messages == [
+        "1 user(s) soft-deleted.",
+        f"Not changed: {home.org_admin.email}: You cannot delete your own account",
+    ]
+
+
+def test_actions_ignore_another_organisations_users(client, home, away):
+    client.force_login(home.org_admin)
+
+    post_action(client, "soft_delete_users", [away.employee])
+
+    away.employee.refresh_from_db()
+    assert away.employee.is_active is True
+
+
+def test_there_is_no_hard_delete(client, home):
+    client.force_login(UserFactory(super_admin=True))
+
+    response = client.get(USERS)
+
+    actions = [choice[0] for choice in response.context["action_form"].fields["action"].choices]
+    assert "delete_selected" not in actions
+    assert client.get(admin_url(User, "delete", home.employee.pk)).status_code == 403
+
+
+def change_user(client, user: User, **changes):
+    url = admin_url(User, "change", user.pk)
+    data = form_data(client.get(url))
+    data.update(changes)
+    return client.post(url, data)
+
+
+def test_an_org_admin_changes_a_members_role(client, home):
+    client.force_login(home.org_admin)
+
+    response = change_user(client, home.employee, role_id=Role.MODERATOR, display_name="Mod Erator")
+
+    assert response.status_code == 302
+    home.employee.refresh_from_db()
+    assert (home.employee.role_id, home.employee.display_name) == (Role.MODERATOR, "Mod Erator")
+
+
+def test_an_org_admin_cannot_grant_the_super_admin_role(client, home):
+    client.force_login(home.org_admin)
+    form = client.get(admin_url(User, "change", home.employee.pk)).context["adminform"].form
+    assert Role.SUPER_ADMIN not in [value for value, _ in form.fields["role_id"].choices]
+
+    response = change_user(client, home.employee, role_id=Role.SUPER_ADMIN)
+
+    assert response.status_code == 200
+    assert "role_id" in response.context["adminform"].form.errors
+    home.employee.refresh_from_db()
+    assert home.employee.role_id == Role.EMPLOYEE
+
+
+def test_an_org_admin_cannot_move_a_member_to_another_organisation(client, home, away):
+    client.force_login(home.org_admin)
+
+    change_user(client, home.employee, organization=away.organization.pk)
+
+    home.employee.refresh_from_db()
+    assert home.employee.organization == home.organization
+
+
+def test_your_own_role_is_read_only(client, home):
+    client.force_login(home.org_admin)
+
+    response = change_user(client, home.org_admin, role_id=Role.EMPLOYEE)
+
+    assert response.status_code == 302
+    home.org_admin.refresh_from_db()
+    assert home.org_admin.role_id == Role.ORG_ADMIN
+
+
+def test_an_org_admin_sets_a_moderators_admin_password(client, home):
+    # given a moderator without a password
+    moderator = UserFactory(organization=home.organization, moderator=True, password=None)
+    moderator.set_unusable_password()
+    moderator.save()
+    client.force_login(home.org_admin)
+    url = reverse("admin:auth_user_password_change", args=[moderator.pk])
+
+    # when
+    response = client.post(
+        url, {"password1": "a-long-Staff-pass-42", "password2": "a-long-Staff-pass-42", "usable_password": "true"}
+    )
+
+    # then
+    assert response.status_code == 302
+    moderator.refresh_from_db()
+    assert moderator.check_password("a-long-Staff-pass-42")
+    assert moderator.is_staff
+
+
+def test_moderators_cannot_set_passwords(client, home):
+    client.force_login(home.moderator)
+
+    response = client.get(reverse("admin:auth_user_password_change", args=[home.org_admin.pk]))
+
+    assert response.status_code == 403
+
+
+# --- the organisation's settings ------------------------------------------------------------------
+
+
+def test_an_org_admin_sees_and_edits_only_their_organisation(client, home, away):
+    client.force_login(home.org_admin)
+    listing = client.get(admin_url(Organization, "changelist"))
+    assert list(listing.context["cl"].result_list) == [home.organization]
+    url = admin_url(Organization, "change", home.organization.pk)
+
+    data = form_data(client.get(url))
+    data.update(hi5_limit=7, hi5_quota_renewal_frequency="weekly", timezone="Europe/Paris", name="Renamed")
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    home.organization.refresh_from_db()
+    assert (home.organization.hi5_limit, home.organization.hi5_quota_renewal_frequency) == (7, "weekly")
+    assert home.organization.timezone == "Europe/Paris"
+    assert home.organization.name == "Home"  # the name is the platform operator's
+
+
+@pytest.mark.parametrize(("field", "value"), [("timezone", "Mars/Olympus"), ("hi5_limit", 5000)])
+def test_organisation_settings_are_validated(client, home, field, value):
+    client.force_login(home.org_admin)
+    url = admin_url(Organization, "change", home.organization.pk)
+    data = form_data(client.get(url))
+    data[field] = value
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    home.organization.refresh_from_db()
+    assert getattr(home.organization, field) != value
+
+
+def test_domains_are_shown_but_only_the_super_admin_edits_them(client, home):
+    client.force_login(home.org_admin)
+    url = admin_url(Organization, "change", home.organization.pk)
+    page = client.get(url)
+    assert "home.example" in page.content.decode()
+    data = form_data(page)
+    data.update({"domains-TOTAL_FORMS": "2", "domains-1-domain": "gmail.com", "domains-1-organization": ""})
+
+    client.post(url, data)
+
+    assert not OrganizationDomain.objects.filter(domain="gmail.com").exists()
+
+    client.force_login(UserFactory(super_admin=True))
+    data = form_data(client.get(url))
+    data.update({"domains-TOTAL_FORMS": "2", "domains-1-domain": "home.example.org"})
+    assert client.post(url, data).status_code == 302
+    assert OrganizationDomain.objects.filter(organization=home.organization, domain="home.example.org").exists()

@@ -1,0 +1,80 @@
+"""Every write of moderation: reports by members, reviews by moderators."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from moderation.models import Report, ReportStatus, Review
+from peerly.api.exceptions import AccessDenied, Conflict, NotFound, RuleViolation
+from recognitions.models import Recognition
+
+
+class AlreadyReported(Conflict):
+    code = "already_reported"
+    message = "You have already reported this recognition"
+
+
+class OwnRecognition(RuleViolation):
+    code = "own_recognition"
+    message = "You cannot report a recognition you gave"
+
+
+class RecognitionHidden(RuleViolation):
+    code = "recognition_hidden"
+    message = "This recognition has been hidden by a moderator"
+
+
+def _ensure_same_organization(*, actor: User, recognition: Recognition) -> None:
+    # Selectors already scope; this keeps the rule true for every caller (admin actions included).
+    if not actor.is_super_admin and recognition.organization_id != actor.organization_id:
+        raise NotFound("Recognition not found")
+
+
+def report_create(*, actor: User, recognition: Recognition, mark_as: str, reason: str) -> Report:
+    """A member flags a recognition they did not give, once; a hidden one takes no more reports.
+
+    (Members never reach a hidden recognition: the selector answers 404, as `GET /recognitions/:id` does.
+    Moderators, who can see it, get `recognition_hidden`.)
+    """
+    _ensure_same_organization(actor=actor, recognition=recognition)
+    if recognition.given_by_id == actor.pk:
+        raise OwnRecognition()
+    if recognition.is_hidden:
+        raise RecognitionHidden()
+    if Report.objects.filter(recognition=recognition, reported_by=actor).exists():
+        raise AlreadyReported()
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(recognition=recognition, reported_by=actor, mark_as=mark_as, reason=reason)
+    except IntegrityError:
+        # A concurrent submit of the same report won the race on the unique constraint.
+        raise AlreadyReported() from None
+    return report
+
+
+@transaction.atomic
+def review_create(*, actor: User, recognition: Recognition, is_inappropriate: bool, comment: str = "") -> Review:
+    """Record a moderator's decision, close every open report on the recognition, and hide or show it.
+
+    The latest review decides: an inappropriate verdict hides the recognition, a later "keep" verdict
+    shows it again. The recognition row is locked, so concurrent reviews apply one after the other.
+    """
+    if not actor.can_moderate or not actor.is_active:
+        raise AccessDenied()
+    _ensure_same_organization(actor=actor, recognition=recognition)
+    locked = Recognition.objects.select_for_update().get(pk=recognition.pk)
+    review = Review.objects.create(
+        recognition=locked,
+        reviewed_by=actor,
+        is_inappropriate=is_inappropriate,
+        comment=comment,
+        reviewed_at=timezone.now(),
+    )
+    Report.objects.filter(recognition=locked, status=ReportStatus.OPEN).update(
+        status=ReportStatus.CLOSED, review=review
+    )
+    if locked.is_hidden != is_inappropriate:
+        locked.is_hidden = is_inappropriate
+        locked.save(update_fields=["is_hidden"])
+    recognition.is_hidden = locked.is_hidden
+    return review

@@ -1,0 +1,142 @@
+"""End to end in a real browser: a moderator hides a reported recognition from the admin queue,
+and the recognition leaves the feed of the API.
+
+Headless Chromium from the Debian packages (`./scripts/test` installs them), driven by Playwright
+against pytest-django's live server, with the production static storage (collectstatic + WhiteNoise).
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test.testcases import LiveServerThread
+
+from accounts.tests.factories import UserFactory
+from accounts.tokens import token_encode
+from moderation.models import ReportStatus
+from moderation.tests.factories import RecognitionFactory, ReportFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(django_settings.BASE_DIR) / "artifacts"
+PASSWORD = "peerly-test-password"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip(
+            "Chromium is not installed: run ./scripts/test as root, or apt-get install chromium chromium-driver"
+        )
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are
+    # still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        # launch() gives every run a fresh temporary profile (it refuses --user-data-dir).
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def live_server_url(transactional_db, settings):
+    """pytest-django's live server, minus its static files handler (it serves source files by their
+    unhashed names, so the manifest's hashed URLs would 404): here WhiteNoise serves the collected
+    files exactly as in production."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    thread = LiveServerThread("localhost", static_handler=lambda app: app)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://localhost:{thread.port}"
+    thread.terminate()
+    # Request threads still serving a browser's keep-alive connection hold database sessions open;
+    # end them so the test database can be flushed and dropped.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+def feed_ids(base_url: str, user) -> list[int]:
+    response = requests.get(
+        f"{base_url}/recognitions",
+        headers={"Accept": "application/vnd.peerly.v1", "Authorization": f"Bearer {token_encode(user).token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["data"]]
+
+
+def test_a_moderator_hides_a_reported_recognition_from_the_admin_queue(live_server_url, settings, browser_page):
+    # given: the live server speaks plain HTTP, so the session and CSRF cookies cannot be Secure-only
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    assert (Path(settings.STATIC_ROOT) / "staticfiles.json").exists(), "run collectstatic first (./scripts/test does)"
+    recognition = RecognitionFactory(text="Covered my on-call shift at 3am")
+    organization = recognition.organization
+    ReportFactory(recognition=recognition, mark_as="fraud", reason="They were on holiday that week")
+    RecognitionFactory(organization=organization, text="Kept for the feed")
+    moderator = UserFactory(organization=organization, moderator=True, email="mod@" + organization.domains.get().domain)
+    employee = UserFactory(organization=organization)
+    assert recognition.id in feed_ids(live_server_url, employee)
+    page = browser_page
+    stylesheets: dict[str, int] = {}
+    page.on("response", lambda r: stylesheets.update({r.url: r.status}) if r.url.endswith(".css") else None)
+
+    # when: the moderator signs in with email and password
+    page.goto(f"{live_server_url}/admin/login/?next=/admin/")
+    page.fill("#id_username", moderator.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server_url}/admin/")
+    assert "Peerly administration" in page.inner_text("#site-name")
+    assert organization.name in page.inner_text("#site-name")
+
+    # and opens the queue
+    page.click("text=Reported recognitions")
+    page.wait_for_url("**/admin/moderation/reportedrecognition/")
+    row = page.locator("#result_list tbody tr", has_text="Covered my on-call shift")
+    assert "They were on holiday that week" in row.inner_text()
+    assert "Visible" in row.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "moderation-queue.png"), full_page=True)
+
+    # and hides the recognition with the action
+    row.locator("input[name=_selected_action]").check()
+    page.select_option("select[name=action]", "hide_recognitions")
+    page.click("button[name=index]")
+    page.wait_for_selector("ul.messagelist")
+
+    # then
+    assert "1 recognition(s) hidden." in page.inner_text("ul.messagelist")
+    assert "Hidden" in page.locator("#result_list tbody tr", has_text="Covered my on-call shift").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "moderation-queue-after-hide.png"), full_page=True)
+    assert any("/static/admin/css/base" in url for url in stylesheets), stylesheets
+    assert set(stylesheets.values()) == {200}, stylesheets
+    recognition.refresh_from_db()
+    assert recognition.is_hidden is True
+    assert set(recognition.reports.values_list("status", flat=True)) == {ReportStatus.CLOSED}
+    ids = feed_ids(live_server_url, employee)
+    assert recognition.id not in ids
+    assert ids  # the other recognition is still there
