@@ -153,11 +153,14 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
         sys.stderr.write(prepared.stdout + prepared.stderr)
         raise SystemExit(f"bench.prepare failed for N = {size}")
     prepare = json.loads((out / "prepare.json").read_text())
+    prepare["explain_summary"] = [line.strip() for line in prepared.stderr.splitlines() if "EXPLAIN ANALYZE" in line]
     print(
         f"    {prepare['recognitions']:,} recognitions, {prepare['hi5s']:,} Hi5s, {prepare['users']:,} users; "
         f"migrate {prepare['migrate_seconds']} s, seed {prepare['seed_seconds']} s",
         flush=True,
     )
+    for line in prepare["explain_summary"]:
+        print(f"    {line}", flush=True)
     port = free_port()
     server_log = open(out / "gunicorn.log", "w")  # noqa: SIM115 (closed below)
     command = [

@@ -9,6 +9,7 @@ Prints one JSON object (also written to DIR/prepare.json).
 import argparse
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from accounts.models import User  # noqa: E402
 from accounts.tokens import token_encode  # noqa: E402
 from bench.seed import FIRST_NAMES, seed  # noqa: E402
 from recognitions.models import Recognition  # noqa: E402
-from recognitions.selectors import recognition_feed  # noqa: E402
+from recognitions.selectors import _with_feed_columns, recognition_feed  # noqa: E402
 
 V1 = "application/vnd.peerly.v1"
 DEEP_OFFSET = 10_000
@@ -147,6 +148,13 @@ def main() -> None:
             .query.sql_with_params()
         ),
         "feed_given_for_count": explain(count_sql(recognition_feed(actor=actor, given_for=[info.member_ids[0]]))),
+        # What the counters and the index-only page replace (the feed before them), for comparison.
+        "before_full_count": explain(count_sql(feed)),
+        "before_offset_page": explain(
+            _with_feed_columns(feed.visible)
+            .order_by("-given_at", "-id")[DEEP_OFFSET : DEEP_OFFSET + 10]
+            .query.sql_with_params()
+        ),
     }
     result = {
         "size": args.size,
@@ -161,6 +169,11 @@ def main() -> None:
     }
     (args.out / "prepare.json").write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "plans"}))
+    for name, plan in plans.items():
+        timing = ", ".join(
+            line.strip() for line in plan.splitlines() if line.startswith(("Planning Time", "Execution Time"))
+        )
+        print(f"    EXPLAIN ANALYZE {name}: {timing}", file=sys.stderr)
 
 
 if __name__ == "__main__":
