@@ -81,3 +81,25 @@ class QuotaRenewal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} @ {self.period_start}"
+
+
+class RecognitionCounter(models.Model):
+    """How many visible recognitions an organisation has per core value: the feed's exact `meta.total`.
+
+    Maintained by PostgreSQL triggers on the recognitions table (migration 0002), in the transaction of the
+    write itself, whatever writes (services, the admin, a moderator's review, bulk updates): counting a
+    million rows on every feed request is what this table saves. Not maintained on SQLite (local demos),
+    where the feed counts instead. `manage.py recount_recognitions` rebuilds it from the table.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    core_value = models.ForeignKey("corevalues.CoreValue", on_delete=models.CASCADE, related_name="+")
+    visible = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "core_value"], name="recognition_counter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.core_value_id}: {self.visible}"

@@ -1,13 +1,40 @@
 """Reads on recognitions and Hi5s: scoped to the caller's organisation, hidden ones left out of feeds."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from peerly.api.exceptions import NotFound
-from recognitions.models import Hi5, Recognition
+from recognitions.models import Hi5, Recognition, RecognitionCounter
+
+FEED_ORDER = ("-given_at", "-id")
+# A feed item as one flat row (`.values()`): what `RecognitionSerializer` renders, without model instances.
+FEED_ROW_FIELDS = (
+    "id",
+    "text",
+    "given_at",
+    "given_by_id",
+    "given_for_id",
+    "core_value_id",
+    "core_value__text",
+    "core_value__description",
+    "core_value__thumbnail_url",
+    "given_by__first_name",
+    "given_by__last_name",
+    "given_by__display_name",
+    "given_by__profile_image_url",
+    "given_for__first_name",
+    "given_for__last_name",
+    "given_for__display_name",
+    "given_for__profile_image_url",
+    "hi5_count",
+    "is_hidden",
+)
 
 
 def _with_feed_columns(queryset: QuerySet[Recognition]) -> QuerySet[Recognition]:
@@ -28,11 +55,71 @@ def _with_feed_columns(queryset: QuerySet[Recognition]) -> QuerySet[Recognition]
     )
 
 
+def feed_row(recognition: Recognition) -> dict[str, Any]:
+    """The feed row of a recognition loaded with its giver, receiver, core value and `hi5_count`."""
+    row: dict[str, Any] = {}
+    for field in FEED_ROW_FIELDS:
+        value: Any = recognition
+        for part in field.split("__"):
+            value = getattr(value, part)
+        row[field] = value
+    return row
+
+
 def recognitions_visible_to(actor: User) -> QuerySet[Recognition]:
     """Every recognition (hidden too) the actor may address by id: their organisation's, all for a super admin."""
     if actor.is_super_admin:
         return Recognition.objects.all()
     return Recognition.objects.filter(organization_id=actor.organization_id)
+
+
+@dataclass(frozen=True)
+class RecognitionFeed:
+    """The feed as the lazy sequence `LimitOffsetPagination` takes: `len()` is `meta.total`, a slice is a page
+    of feed rows (`FEED_ROW_FIELDS`, read with `.values()`: no model instances to build).
+
+    A page is ONE query whatever the offset: a subquery walks the partial index newest first and reads only
+    index entries (an index-only scan) to pick the page's ids, skipping `offset` entries rather than rows;
+    only those ids are then fetched, joined to giver, receiver and core value, and given their Hi5 count.
+    (A plain `LIMIT 10 OFFSET 10000` makes PostgreSQL join and count Hi5s for the 10,000 skipped rows too.)
+
+    The total is exact. Without a giver or receiver filter it is the sum of the per-(organisation, core
+    value) counters the database keeps up to date (`RecognitionCounter`); with one, those indexes hold few
+    rows per person and a count is cheap. On SQLite (local demos) it always counts.
+    """
+
+    visible: QuerySet[Recognition]
+    organization_id: int | None
+    core_value_ids: Sequence[int]
+    counters_apply: bool
+
+    def count(self) -> int:
+        if not (self.counters_apply and connection.vendor == "postgresql"):
+            return self.visible.count()
+        counters = RecognitionCounter.objects.all()
+        if self.organization_id is not None:
+            counters = counters.filter(organization_id=self.organization_id)
+        if self.core_value_ids:
+            counters = counters.filter(core_value_id__in=self.core_value_ids)
+        return counters.aggregate(total=Coalesce(Sum("visible"), 0))["total"]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
+        if not isinstance(page, slice) or page.step is not None:
+            raise TypeError("The feed is read by pages: feed[offset:offset + limit]")
+        offset = page.start or 0
+        if page.stop is not None and page.stop <= offset:
+            return []
+        limit = None if page.stop is None else page.stop - offset
+        return list(self.page_queryset(offset=offset, limit=limit).values(*FEED_ROW_FIELDS))
+
+    def page_queryset(self, *, offset: int, limit: int | None) -> QuerySet[Recognition]:
+        """The one query of a page (exposed for tests and EXPLAIN)."""
+        end = None if limit is None else offset + limit
+        page_ids = self.visible.order_by(*FEED_ORDER).values("pk")[offset:end]
+        return _with_feed_columns(Recognition.objects.filter(pk__in=page_ids)).order_by(*FEED_ORDER)
 
 
 def recognition_feed(
@@ -41,7 +128,7 @@ def recognition_feed(
     given_by: Sequence[int] = (),
     given_for: Sequence[int] = (),
     core_value_id: Sequence[int] = (),
-) -> QuerySet[Recognition]:
+) -> RecognitionFeed:
     """Visible recognitions, newest first; each filter is a list of ids (any of them matches).
 
     Filters on `organization_id` and `is_hidden = false` and orders by (given_at, id) descending, exactly the
@@ -54,7 +141,12 @@ def recognition_feed(
         queryset = queryset.filter(given_for_id__in=given_for)
     if core_value_id:
         queryset = queryset.filter(core_value_id__in=core_value_id)
-    return _with_feed_columns(queryset).order_by("-given_at", "-id")
+    return RecognitionFeed(
+        visible=queryset,
+        organization_id=None if actor.is_super_admin else actor.organization_id,
+        core_value_ids=tuple(core_value_id),
+        counters_apply=not (given_by or given_for),
+    )
 
 
 def recognition_get(*, actor: User, recognition_id: int) -> Recognition:

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfoNotFoundError
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from corevalues.models import CoreValue
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, PeerlyError, RuleViolation
-from recognitions.models import Hi5, QuotaRenewal, Recognition
+from recognitions.models import Hi5, QuotaRenewal, Recognition, RecognitionCounter
 from recognitions.quota import quota_period_start
 
 logger = logging.getLogger(__name__)
@@ -131,6 +131,31 @@ def _is_duplicate_hi5(exc: IntegrityError, *, recognition: Recognition, actor: U
         return constraint == HI5_UNIQUE_CONSTRAINT
     # Databases without constraint names in errors (SQLite in local demos): look.
     return Hi5.objects.filter(recognition=recognition, given_by=actor).exists()
+
+
+# --- Feed counters -------------------------------------------------------------
+
+
+def recognition_counters_rebuild() -> int:
+    """Recount the visible recognitions of every (organisation, core value) from the table.
+
+    The database keeps the counters exact by itself; this is for after a restore or a bulk load made with
+    triggers disabled. Writers of recognitions wait during the recount (SHARE lock); readers do not.
+    Returns the number of counters written.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE recognitions_recognition IN SHARE MODE")
+        RecognitionCounter.objects.all().delete()
+        counts = (
+            Recognition.objects.filter(is_hidden=False)
+            .order_by()
+            .values("organization_id", "core_value_id")
+            .annotate(visible=Count("*"))
+        )
+        counters = RecognitionCounter.objects.bulk_create(RecognitionCounter(**row) for row in counts)
+    return len(counters)
 
 
 # --- Quota renewal -------------------------------------------------------------

@@ -38,9 +38,9 @@ class RecognitionViewSet(viewsets.GenericViewSet):
     def list(self, request):
         params = RecognitionFeedParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        queryset = selectors.recognition_feed(actor=request.user, **params.validated_data)
+        feed = selectors.recognition_feed(actor=request.user, **params.validated_data)
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(queryset, request)
+        page = paginator.paginate_queryset(feed, request)
         return paginator.get_paginated_response(RecognitionSerializer(page, many=True).data)
 
     @extend_schema(summary="A recognition (a hidden one only for moderators and admins)")

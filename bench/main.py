@@ -1,0 +1,350 @@
+"""The benchmark's conductor (started by `bench/run`, which provides the venv, PostgreSQL and wrk).
+
+For each size: a fresh database, `bench.prepare` (migrate, seed, request files, query counts, plans), one
+gunicorn worker serving production settings on 127.0.0.1, then wrk (a separate process, 4 connections) on
+each endpoint for a fixed duration. Prints the figures and a Markdown table, writes bench/results/<date>.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+
+# name, label; reads first (writes change the tables), the floor right before the feed it is compared with.
+ENDPOINTS = [
+    ("floor", "floor: bare Django view, same feed SQL"),
+    ("feed", "GET /recognitions (page 1)"),
+    ("feed_given_for", "GET /recognitions?given_for=ID"),
+    ("feed_offset", "GET /recognitions?offset=10000"),
+    ("users", "GET /users?starts_with=XX"),
+    ("create", "POST /recognitions"),
+    ("hi5", "POST /recognitions/:id/hi5"),
+]
+WRITES = ("create", "hi5")
+FEED_QUERY_BUDGET = 4
+WRITE_QUERY_BUDGET = 6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url(base: str, name: str) -> str:
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def machine() -> dict:
+    meminfo = Path("/proc/meminfo").read_text().split("\n")[0].split()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(meminfo[1]) / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def wait_for_health(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback server)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer {url} within {timeout}s")
+
+
+def run_wrk(*, url: str, requests_file: Path, seconds: int, connections: int) -> dict:
+    env = {**os.environ, "BENCH_REQUESTS": str(requests_file)}
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(BENCH / "wrk.lua"), url]
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    summary = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
+    return {
+        "requests": summary["requests"],
+        "seconds": summary["duration_us"] / 1e6,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "p50_ms": round(summary["p50_us"] / 1000, 2),
+        "p90_ms": round(summary["p90_us"] / 1000, 2),
+        "p99_ms": round(summary["p99_us"] / 1000, 2),
+        "max_ms": round(summary["max_us"] / 1000, 2),
+        "non_2xx_3xx": summary["non_2xx_3xx"],
+        "socket_errors": summary["socket_errors"],
+        "timeouts": summary["timeouts"],
+    }
+
+
+def combine(slices: list[dict]) -> dict:
+    """One endpoint's figures over its slices: req/s over the total time, the mean of the slices' p50 and
+    p90, the worst of their p99 and max."""
+    seconds = sum(one["seconds"] for one in slices)
+    requests = sum(one["requests"] for one in slices)
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 1),
+        "slices": len(slices),
+        "rps": round(requests / seconds, 1),
+        "p50_ms": round(sum(one["p50_ms"] for one in slices) / len(slices), 2),
+        "p90_ms": round(sum(one["p90_ms"] for one in slices) / len(slices), 2),
+        "p99_ms": max(one["p99_ms"] for one in slices),
+        "max_ms": max(one["max_ms"] for one in slices),
+        **{key: sum(one[key] for one in slices) for key in ("non_2xx_3xx", "socket_errors", "timeouts")},
+        "loadavg_1m": [one["loadavg_1m"] for one in slices],
+    }
+
+
+def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
+    name = f"bench_{size}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": database_url(base_url, name),
+        "DATABASE_CONN_MAX_AGE": "600",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production-" + "x" * 20,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "PEERLY_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS ends at a proxy in production
+        # Rate limits (when the API has them) would stop a load test: lift them far above what it sends.
+        "PEERLY_RATE_LIMIT_READS": "100000000/s",
+        "PEERLY_RATE_LIMIT_WRITES": "100000000/s",
+        "PEERLY_RATE_LIMIT_SIGNIN": "100000000/s",
+        "PEERLY_RATE_LIMIT_API_KEYS": "100000000/s",
+    }
+    out = workdir / str(size)
+    print(f"\n==> N = {size:,}: migrate and seed", flush=True)
+    prepared = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bench.prepare", "--size", str(size), "--users", str(args.users), "--out", str(out)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if prepared.returncode != 0:
+        sys.stderr.write(prepared.stdout + prepared.stderr)
+        raise SystemExit(f"bench.prepare failed for N = {size}")
+    prepare = json.loads((out / "prepare.json").read_text())
+    prepare["explain_summary"] = [line.strip() for line in prepared.stderr.splitlines() if "EXPLAIN ANALYZE" in line]
+    print(
+        f"    {prepare['recognitions']:,} recognitions, {prepare['hi5s']:,} Hi5s, {prepare['users']:,} users; "
+        f"migrate {prepare['migrate_seconds']} s, seed {prepare['seed_seconds']} s",
+        flush=True,
+    )
+    for line in prepare["explain_summary"]:
+        print(f"    {line}", flush=True)
+    port = free_port()
+    server_log = open(out / "gunicorn.log", "w")  # noqa: SIM115 (closed below)
+    command = [
+        "gunicorn",
+        "peerly.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--keep-alive",
+        "30",
+    ]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    results: dict[str, dict] = {}
+    load = {"before": os.getloadavg()}
+    try:
+        wait_for_health(f"{url}/health")
+        print(f"    gunicorn ({args.worker_class}, 1 worker, {args.threads} threads) on {url}; warming up", flush=True)
+        for warm in ("feed", "floor", "feed_offset"):
+            run_wrk(url=url, requests_file=out / f"{warm}.tsv", seconds=args.warmup, connections=args.connections)
+        selected = [(e, label) for e, label in ENDPOINTS if not args.only or e in args.only]
+        reads = [(e, label) for e, label in selected if e not in WRITES]
+        writes = [(e, label) for e, label in selected if e in WRITES]
+        # Reads in interleaved rounds (floor, feed, ..., floor, feed, ...): the machine is shared, and a load
+        # that drifts during the run then weighs on every endpoint alike, the floor included.
+        slices: dict[str, list[dict]] = {e: [] for e, _ in selected}
+        slice_seconds = max(1, round(args.duration / args.rounds))
+        for _ in range(args.rounds):
+            for endpoint, _label in reads:
+                slices[endpoint].append(
+                    run_wrk(
+                        url=url,
+                        requests_file=out / f"{endpoint}.tsv",
+                        seconds=slice_seconds,
+                        connections=args.connections,
+                    )
+                )
+        for endpoint, _label in writes:
+            slices[endpoint].append(
+                run_wrk(
+                    url=url, requests_file=out / f"{endpoint}.tsv", seconds=args.duration, connections=args.connections
+                )
+            )
+        for endpoint, label in selected:
+            figures = combine(slices[endpoint])
+            figures["queries"] = prepare["queries"][endpoint]["queries"]
+            figures["round_trips"] = prepare["queries"][endpoint]["round_trips"]
+            figures["status_in_process"] = prepare["queries"][endpoint]["status"]
+            results[endpoint] = figures
+            print(
+                f"    {label:42} {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
+                f"p99 {figures['p99_ms']:6.2f} ms  queries {figures['queries']}  non-2xx {figures['non_2xx_3xx']}  "
+                f"errors {figures['socket_errors'] + figures['timeouts']}",
+                flush=True,
+            )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        server_log.close()
+    load["after"] = os.getloadavg()
+    floor = results.get("floor", {}).get("rps")
+    for figures in results.values():
+        figures["ratio_to_floor"] = round(figures["rps"] / floor, 2) if floor else None
+    if not args.keep_databases:
+        with psycopg.connect(base_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name}")
+    return {"prepare": prepare, "endpoints": results, "loadavg": load}
+
+
+def targets(sizes: dict[int, dict]) -> list[tuple[str, str, bool | None]]:
+    """(target, what was measured, met?) for the issue's targets; None when the run cannot tell."""
+    checks: list[tuple[str, str, bool | None]] = []
+    largest, smallest = max(sizes), min(sizes)
+    big = sizes[largest]["endpoints"]
+    if "feed" in big and "floor" in big:
+        ratio = big["feed"]["ratio_to_floor"]
+        checks.append((f"feed page 1 at N={largest:,}: >= 0.8 of the floor's req/s", f"{ratio:.2f}", ratio >= 0.8))
+        p99 = big["feed"]["p99_ms"]
+        checks.append((f"feed page 1 at N={largest:,}: p99 < 50 ms", f"{p99:.1f} ms", p99 < 50))
+    if largest != smallest:
+        small = sizes[smallest]["endpoints"]
+        for endpoint in ("feed", "feed_offset"):
+            if endpoint in big and endpoint in small:
+                growth = big[endpoint]["p50_ms"] / small[endpoint]["p50_ms"]
+                growth99 = big[endpoint]["p99_ms"] / small[endpoint]["p99_ms"]
+                checks.append(
+                    (
+                        f"{endpoint} p50 at N={largest:,} within 1.5x of N={smallest:,}",
+                        f"{growth:.2f}x (p99 {growth99:.2f}x)",
+                        growth <= 1.5,
+                    )
+                )
+    for size, data in sorted(sizes.items()):
+        queries = data["prepare"]["queries"]
+        feed_max = max(queries[e]["queries"] for e in ("feed", "feed_given_for", "feed_offset"))
+        write_max = max(queries[e]["queries"] for e in ("create", "hi5"))
+        checks.append((f"feed queries per request at N={size:,} <= {FEED_QUERY_BUDGET}", str(feed_max), feed_max <= 4))
+        checks.append(
+            (f"write queries per request at N={size:,} <= {WRITE_QUERY_BUDGET}", str(write_max), write_max <= 6)
+        )
+    return checks
+
+
+def markdown(sizes: dict[int, dict]) -> str:
+    lines = [
+        "| endpoint | N | req/s | p50 ms | p99 ms | ratio to floor | SQL statements (round trips) | non-2xx |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for endpoint, label in ENDPOINTS:
+        for size, data in sorted(sizes.items()):
+            figures = data["endpoints"].get(endpoint)
+            if figures is None:
+                continue
+            lines.append(
+                f"| {label} | {size:,} | {figures['rps']:.0f} | {figures['p50_ms']:.2f} | {figures['p99_ms']:.2f} | "
+                f"{figures['ratio_to_floor']:.2f} | {figures['queries']} ({figures['round_trips']}) | "
+                f"{figures['non_2xx_3xx']} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,1000000", help="comma-separated recognition counts")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--duration", type=int, default=12, help="seconds per endpoint")
+    parser.add_argument("--rounds", type=int, default=3, help="the reads' interleaved rounds (duration split)")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per size")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads of the one worker")
+    parser.add_argument("--only", type=lambda value: value.split(","), help="endpoints to run (default: all)")
+    parser.add_argument("--keep-databases", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian package wrk); bench/run installs it when run as root")
+    base_url = os.environ["DATABASE_URL"]
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        # Seeding writes gigabytes of WAL: no checkpoint storm in the middle of it.
+        conn.execute("ALTER SYSTEM SET max_wal_size = '8GB'")
+        conn.execute("ALTER SYSTEM SET checkpoint_timeout = '1h'")
+        conn.execute("SELECT pg_reload_conf()")
+        server_version = conn.execute("SHOW server_version").fetchone()[0]
+    started = datetime.now(UTC)
+    workdir = ROOT / "bench" / "results" / f"work-{started:%Y%m%dT%H%M%S}"
+    info = {
+        "date": started.isoformat(timespec="seconds"),
+        "command": "./bench/run " + " ".join(sys.argv[1:]),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout.strip(),
+        "machine": machine(),
+        "postgresql": server_version,
+        "server": f"gunicorn, 1 worker, {args.worker_class}"
+        + (f" with {args.threads} threads" if args.worker_class == "gthread" else ""),
+        "load": f"wrk, 1 thread, {args.connections} connections, {args.duration} s per endpoint "
+        f"(reads in {args.rounds} interleaved rounds)",
+    }
+    print(json.dumps(info, indent=2), flush=True)
+    sizes = {}
+    for size in (int(value) for value in args.sizes.split(",")):
+        sizes[size] = bench_size(size, args, base_url, workdir)
+    checks = targets(sizes)
+    table = markdown(sizes)
+    result = {**info, "sizes": {str(size): data for size, data in sizes.items()}, "targets": checks, "table": table}
+    path = ROOT / "bench" / "results" / f"{started:%Y-%m-%dT%H%M%S}.json"
+    path.write_text(json.dumps(result, indent=2))
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("\n" + table + "\n")
+    for target, measured, met in checks:
+        print(f"- {'MET' if met else 'NOT MET' if met is False else '?'}: {target}: {measured}")
+    print(f"\nResults: {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

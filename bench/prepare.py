@@ -1,0 +1,180 @@
+"""One size of the benchmark, Django side: migrate, seed, write the load generator's request files, count
+each endpoint's SQL queries in-process, and EXPLAIN ANALYZE the feed's queries.
+
+    DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=... python -m bench.prepare --size N --out DIR
+
+Prints one JSON object (also written to DIR/prepare.json).
+"""
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from accounts.tokens import token_encode  # noqa: E402
+from bench.seed import FIRST_NAMES, seed  # noqa: E402
+from recognitions.models import Recognition  # noqa: E402
+from recognitions.selectors import _with_feed_columns, recognition_feed  # noqa: E402
+
+V1 = "application/vnd.peerly.v1"
+DEEP_OFFSET = 10_000
+WRITE_REQUESTS = 60_000  # more than one run can use: each Hi5 pair is used once
+HI5_TARGETS = WRITE_REQUESTS // 100 + 1
+TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+
+
+def endpoints(*, info, tokens: list[str], rng: random.Random) -> dict[str, list[tuple[str, str, str, str]]]:
+    """name -> request lines (method, path, token, body); the load generator cycles through them."""
+    org = info.organization_id
+    members, values = info.member_ids, info.core_value_ids
+    newest = list(
+        Recognition.objects.filter(organization_id=org)
+        .order_by("-given_at", "-id")
+        .values_list("id", flat=True)[: HI5_TARGETS + 1]
+    )
+    # The bench users are in no seeded recognition nor Hi5: every (user, recognition) pair is a first Hi5.
+    # The last target is kept for the in-process query count.
+    targets, spare = newest[:-1], newest[-1]
+    hi5_pairs = [(token, recognition_id) for recognition_id in targets for token in tokens]
+    prefixes = sorted({name[:2].lower() for name in FIRST_NAMES})
+    return {
+        "floor": [("GET", f"/bench/floor?org={org}", "", "")],
+        "feed": [("GET", "/recognitions", token, "") for token in tokens],
+        "feed_given_for": [
+            ("GET", f"/recognitions?given_for={rng.choice(members)}", rng.choice(tokens), "") for _ in range(10_000)
+        ],
+        "feed_offset": [("GET", f"/recognitions?offset={DEEP_OFFSET}", token, "") for token in tokens],
+        "users": [("GET", f"/users?starts_with={rng.choice(prefixes)}", rng.choice(tokens), "") for _ in range(1_000)],
+        "create": [
+            (
+                "POST",
+                "/recognitions",
+                tokens[n % len(tokens)],
+                json.dumps(
+                    {
+                        "given_for": rng.choice(members),
+                        "core_value_id": rng.choice(values),
+                        "text": "Thanks for the benchmark!",
+                    }
+                ),
+            )
+            for n in range(WRITE_REQUESTS)
+        ],
+        "hi5": [("POST", f"/recognitions/{recognition_id}/hi5", token, "{}") for token, recognition_id in hi5_pairs],
+        "_hi5_spare": [("POST", f"/recognitions/{spare}/hi5", tokens[0], "{}")],
+    }
+
+
+def count_queries(line: tuple[str, str, str, str]) -> dict:
+    """The SQL statements one request runs (after a first request has warmed every cache), and its status."""
+    method, path, token, body = line
+    headers = {"HTTP_ACCEPT": V1, "SERVER_NAME": "127.0.0.1"}
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    client = Client(**headers)
+
+    def send():
+        if method == "GET":
+            return client.get(path)
+        return client.post(path, body, content_type="application/json")
+
+    if method == "GET":
+        send()
+    with CaptureQueriesContext(connection) as queries:
+        response = send()
+    statements = [q["sql"] for q in queries if q["sql"].split(" ", 1)[0].upper() not in TRANSACTION_CONTROL]
+    return {
+        "queries": len(statements),  # SQL statements
+        "round_trips": len(queries),  # with BEGIN and COMMIT
+        "status": response.status_code,
+        "sql": [q["sql"][:300] for q in queries],
+    }
+
+
+def explain(sql_and_params) -> str:
+    sql, params = sql_and_params
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def count_sql(feed) -> tuple[str, tuple]:
+    sql, params = feed.visible.order_by().values("pk").query.sql_with_params()
+    return f"SELECT count(*) FROM ({sql}) AS visible", params  # noqa: S608 (SQL compiled by the ORM)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    call_command("migrate", verbosity=0)
+    migrated = time.monotonic()
+    info = seed(recognitions=args.size, users=args.users)
+    seeded = time.monotonic()
+    bench_users = list(User.objects.filter(pk__in=info.bench_user_ids).select_related("organization"))
+    tokens = [token_encode(user).token for user in bench_users]
+    lines = endpoints(info=info, tokens=tokens, rng=random.Random(42))
+    for name, requests in lines.items():
+        with open(args.out / f"{name}.tsv", "w") as f:
+            f.writelines("\t".join(request) + "\n" for request in requests)
+    queries = {
+        name: count_queries(requests[0]) for name, requests in lines.items() if name not in ("hi5", "_hi5_spare")
+    }
+    queries["hi5"] = count_queries(lines["_hi5_spare"][0])
+    actor = bench_users[0]
+    feed = recognition_feed(actor=actor)
+    plans = {
+        "feed_page": explain(feed.page_queryset(offset=0, limit=10).query.sql_with_params()),
+        "feed_offset_page": explain(feed.page_queryset(offset=DEEP_OFFSET, limit=10).query.sql_with_params()),
+        "feed_given_for_page": explain(
+            recognition_feed(actor=actor, given_for=[info.member_ids[0]])
+            .page_queryset(offset=0, limit=10)
+            .query.sql_with_params()
+        ),
+        "feed_given_for_count": explain(count_sql(recognition_feed(actor=actor, given_for=[info.member_ids[0]]))),
+        # What the counters and the index-only page replace (the feed before them), for comparison.
+        "before_full_count": explain(count_sql(feed)),
+        "before_offset_page": explain(
+            _with_feed_columns(feed.visible)
+            .order_by("-given_at", "-id")[DEEP_OFFSET : DEEP_OFFSET + 10]
+            .query.sql_with_params()
+        ),
+    }
+    result = {
+        "size": args.size,
+        "organization_id": info.organization_id,
+        "recognitions": info.recognitions,
+        "hi5s": info.hi5s,
+        "users": args.users,
+        "migrate_seconds": round(migrated - started, 1),
+        "seed_seconds": round(seeded - migrated, 1),
+        "queries": queries,
+        "plans": plans,
+    }
+    (args.out / "prepare.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "plans"}))
+    for name, plan in plans.items():
+        timing = ", ".join(
+            line.strip() for line in plan.splitlines() if line.startswith(("Planning Time", "Execution Time"))
+        )
+        print(f"    EXPLAIN ANALYZE {name}: {timing}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

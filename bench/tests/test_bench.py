@@ -1,0 +1,78 @@
+"""Smoke test of the benchmark's pieces at a tiny size (the benchmark itself is `./bench/run`, not a test)."""
+
+import random
+
+import pytest
+from django.db.models import F, Q
+
+from accounts.models import User
+from accounts.tokens import token_encode
+from bench.prepare import count_queries, endpoints
+from bench.seed import BENCH_BALANCE, seed
+from recognitions.models import Hi5, Recognition, RecognitionCounter
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    return seed(recognitions=100, users=40, core_values=5, bench_users=5, vacuum=False)
+
+
+def test_seed_distribution(seeded):
+    recognitions = Recognition.objects.filter(organization_id=seeded.organization_id)
+    assert recognitions.count() == seeded.recognitions == 100
+    assert Hi5.objects.count() == seeded.hi5s > 0
+    assert RecognitionCounter.objects.get(
+        organization_id=seeded.organization_id, core_value_id=seeded.core_value_ids[0]
+    )
+    assert sum(RecognitionCounter.objects.values_list("visible", flat=True)) == 100
+    # nobody Hi5s their own recognition; the bench users are in no seeded recognition nor Hi5
+    assert not Hi5.objects.filter(Q(given_by=F("recognition__given_by")) | Q(given_by=F("recognition__given_for")))
+    kept = seeded.bench_user_ids
+    assert not recognitions.filter(Q(given_by__in=kept) | Q(given_for__in=kept)).exists()
+    assert not Hi5.objects.filter(given_by__in=kept).exists()
+    assert set(User.objects.filter(pk__in=kept).values_list("hi5_quota_balance", flat=True)) == {BENCH_BALANCE}
+    # ids grow with time, as in a table filled over the years
+    ids_by_time = list(recognitions.order_by("given_at", "id").values_list("id", flat=True))
+    assert ids_by_time == sorted(ids_by_time)
+
+
+def test_floor_answers_the_feeds_data(seeded, client, as_user, settings):
+    # given: the benchmark's URLs
+    settings.ROOT_URLCONF = "bench.urls"
+    member = User.objects.get(pk=seeded.member_ids[0])
+    # when
+    floor = client.get(f"/bench/floor?org={seeded.organization_id}&offset=10")
+    feed = as_user(member).get("/recognitions?offset=10")
+    # then: same items, same total
+    assert floor.status_code == 200
+    assert floor.json()["meta"] == feed.json()["meta"] == {"total": 100, "limit": 10, "offset": 10}
+    assert [row["id"] for row in floor.json()["data"]] == [item["id"] for item in feed.json()["data"]]
+
+
+def test_floor_is_not_mounted_by_the_normal_urls(seeded, client):
+    assert client.get(f"/bench/floor?org={seeded.organization_id}").status_code == 404
+
+
+def test_request_lines_and_query_counts(seeded, settings):
+    settings.ROOT_URLCONF = "bench.urls"
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    users = User.objects.filter(pk__in=seeded.bench_user_ids).select_related("organization")
+    tokens = [token_encode(user).token for user in users]
+    lines = endpoints(info=seeded, tokens=tokens, rng=random.Random(1))
+    # every Hi5 pair is a first Hi5 of that person on that recognition
+    hi5_pairs = [(token, path) for _method, path, token, _body in lines["hi5"]]
+    assert len(hi5_pairs) == len(set(hi5_pairs))
+    counts = {name: count_queries(lines[name][0]) for name in ("floor", "feed", "feed_offset", "create")}
+    counts["hi5"] = count_queries(lines["_hi5_spare"][0])
+    assert {name: count["status"] for name, count in counts.items()} == {
+        "floor": 200,
+        "feed": 200,
+        "feed_offset": 200,
+        "create": 201,
+        "hi5": 201,
+    }
+    assert counts["feed"]["queries"] == counts["feed_offset"]["queries"] == 3
+    assert counts["create"]["queries"] <= 6
+    assert counts["hi5"]["queries"] <= 6
