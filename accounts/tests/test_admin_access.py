@@ -163,6 +163,7 @@ def test_the_org_admin_index_lists_the_organisation_pages(client, home):
         "ReportedRecognition",
         "Report",
         "Review",
+        "ApiKey",
     }
 
 
