@@ -1,9 +1,10 @@
 import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
 
 def validate_timezone(value: str) -> None:
@@ -129,10 +130,29 @@ class User(AbstractBaseUser):
                 name="user_has_organization_unless_super_admin",
             ),
         ]
+        # `GET /users?starts_with=`: Django renders `name__istartswith` on PostgreSQL as
+        # `UPPER(name::text) LIKE UPPER('ze%')`; these match that expression exactly (so the planner can use
+        # them, a BitmapOr of the three), scoped to the organisation's active members. `text_pattern_ops`
+        # makes a LIKE prefix an index range under any database collation, not only C.
         indexes = [
-            models.Index(Lower("first_name"), name="user_first_name_lower"),
-            models.Index(Lower("last_name"), name="user_last_name_lower"),
-            models.Index(Lower("display_name"), name="user_display_name_lower"),
+            models.Index(
+                "organization",
+                OpClass(Upper("first_name"), name="text_pattern_ops"),
+                condition=models.Q(soft_delete_at__isnull=True),
+                name="user_active_first_name_upper",
+            ),
+            models.Index(
+                "organization",
+                OpClass(Upper("last_name"), name="text_pattern_ops"),
+                condition=models.Q(soft_delete_at__isnull=True),
+                name="user_active_last_name_upper",
+            ),
+            models.Index(
+                "organization",
+                OpClass(Upper("display_name"), name="text_pattern_ops"),
+                condition=models.Q(soft_delete_at__isnull=True),
+                name="user_active_display_upper",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ Prints one JSON object (also written to DIR/prepare.json).
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from accounts.selectors import user_list  # noqa: E402
 from accounts.tokens import token_encode  # noqa: E402
 from bench.seed import FIRST_NAMES, seed  # noqa: E402
 from recognitions.models import Recognition  # noqa: E402
@@ -110,9 +112,21 @@ def explain(sql_and_params) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def count_of(queryset) -> tuple[str, tuple]:
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    return f"SELECT count(*) FROM ({sql}) AS counted", params  # noqa: S608 (SQL compiled by the ORM)
+
+
 def count_sql(feed) -> tuple[str, tuple]:
-    sql, params = feed.visible.order_by().values("pk").query.sql_with_params()
-    return f"SELECT count(*) FROM ({sql}) AS visible", params  # noqa: S608 (SQL compiled by the ORM)
+    return count_of(feed.visible)
+
+
+def scans(plan: str) -> str:
+    """The plan's scans, e.g. `Seq Scan on accounts_user` or `Bitmap Index Scan on user_active_first_name_upper`."""
+    found = re.findall(
+        r"((?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Index Scan)(?: using| on) \w+)", plan
+    )
+    return "; ".join(dict.fromkeys(found))
 
 
 def main() -> None:
@@ -148,6 +162,9 @@ def main() -> None:
             .query.sql_with_params()
         ),
         "feed_given_for_count": explain(count_sql(recognition_feed(actor=actor, given_for=[info.member_ids[0]]))),
+        # GET /users?starts_with=ma: the paginator's count, then the page (the name prefix indexes, OR-ed).
+        "users_count": explain(count_of(user_list(actor=actor, starts_with="ma"))),
+        "users_page": explain(user_list(actor=actor, starts_with="ma")[:10].query.sql_with_params()),
         # What the counters and the index-only page replace (the feed before them), for comparison.
         "before_full_count": explain(count_sql(feed)),
         "before_offset_page": explain(
@@ -173,7 +190,7 @@ def main() -> None:
         timing = ", ".join(
             line.strip() for line in plan.splitlines() if line.startswith(("Planning Time", "Execution Time"))
         )
-        print(f"    EXPLAIN ANALYZE {name}: {timing}", file=sys.stderr)
+        print(f"    EXPLAIN ANALYZE {name}: {timing} [{scans(plan)}]", file=sys.stderr)
 
 
 if __name__ == "__main__":

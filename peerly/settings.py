@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # OpClass in index expressions (accounts: name prefix indexes)
     "corsheaders",
     "rest_framework",
     "drf_spectacular",

@@ -1,6 +1,8 @@
 import pytest
+from django.db import connection
 
 from accounts.models import Role, User
+from accounts.selectors import user_list
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +107,63 @@ class TestList:
         UserFactory(organization=organization, first_name="Azel", last_name="Azel", display_name="Azel")
         response = as_user(employee).get("/users?starts_with=ze")
         assert {item["id"] for item in response.json()["data"]} == {first.pk, last.pk, display.pk}
+
+    def test_starts_with_is_case_insensitive_ordered_and_scoped(self, as_user, employee, organization, outsider):
+        # given: matches in several cases, a deleted match, another organisation's match
+        b = UserFactory(organization=organization, first_name="zoe", last_name="B", display_name="x")
+        a1 = UserFactory(organization=organization, first_name="Zoe", last_name="A", display_name="y")
+        a2 = UserFactory(organization=organization, first_name="Zoe", last_name="A", display_name="z")
+        UserFactory(organization=organization, first_name="Zoe", deleted=True)
+        UserFactory(organization=outsider.organization, first_name="Zoe")
+        # when
+        response = as_user(employee).get("/users?starts_with=ZO")
+        # then: first_name, last_name, id order (the database's collation decides "Zoe" vs "zoe")
+        expected = sorted([a1, a2, b], key=lambda user: (user.first_name, user.last_name, user.pk))
+        ids = [item["id"] for item in response.json()["data"]]
+        assert sorted(ids) == sorted(user.pk for user in expected)
+        assert ids == list(user_list(actor=employee, starts_with="zo").values_list("pk", flat=True))
+        assert ids.index(a1.pk) < ids.index(a2.pk)
+        assert response.json()["meta"] == {"total": 3, "limit": 10, "offset": 0}
+
+    @pytest.mark.parametrize(("prefix", "expected"), [("%", {"%Off"}), ("a_", {"A_b"}), ("a%", set()), ("\\", {"\\x"})])
+    def test_starts_with_wildcards_are_literal(self, as_user, employee, organization, prefix, expected):
+        for name in ("%Off", "A_b", "Abc", "\\x", "Zed"):
+            UserFactory(organization=organization, first_name=name, last_name="L", display_name="D")
+        response = as_user(employee).get("/users", {"starts_with": prefix})
+        assert {item["first_name"] for item in response.json()["data"]} == expected
+
+    @pytest.mark.parametrize("query", ["page", "count"])
+    def test_starts_with_is_served_by_the_name_indexes(self, employee, organization, other_organization, query):
+        # given: an organisation of 2,000 members (and another one of 500), a few of them matching, statistics
+        names = ("Ada", "Ben", "Carla", "Zelda", "Maria", "Noah", "Olga", "Sam")
+        User.objects.bulk_create(
+            User(
+                email=f"member{n}@bulk.example",
+                first_name=names[n % len(names)] if n % 500 else "Zeno",
+                last_name=names[(n // 8) % len(names)].upper(),
+                display_name=f"{names[n % len(names)]} {n}",
+                organization=organization if n < 2_000 else other_organization,
+            )
+            for n in range(2_500)
+        )
+        queryset = user_list(actor=employee, starts_with="zen")
+        queryset = queryset[:10] if query == "page" else queryset.order_by().values("pk")
+        sql, params = queryset.query.sql_with_params()
+        if query == "count":
+            sql = f"SELECT count(*) FROM ({sql}) AS matches"
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE accounts_user")
+            # when: the planner chooses, as it would in production
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        # then: one index range per name (organisation, then the prefix), OR-ed; no scan of the members
+        assert "BitmapOr" in plan, plan
+        for index in ("user_active_first_name_upper", "user_active_last_name_upper", "user_active_display_upper"):
+            assert f"Bitmap Index Scan on {index}" in plan, plan
+        assert plan.count(f"Index Cond: ((organization_id = {organization.pk}) AND ") == 3, plan
+        assert "~>=~ 'ZEN'::text" in plan
+        assert "~<~ 'ZEO'::text" in plan
+        assert "Seq Scan" not in plan
 
     def test_org_id_is_for_super_admins_only(self, as_user, employee, other_organization):
         response = as_user(employee).get(f"/users?org_id={other_organization.pk}")
