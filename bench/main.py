@@ -176,6 +176,11 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
         str(args.threads),
         "--keep-alive",
         "30",
+        # gunicorn.conf.py (read from the working directory) recycles a worker every ~2,000 requests: with the
+        # one worker measured here each recycle stops all traffic for about a second (a fresh Django, fresh
+        # connections), which is what p99 would then measure. Steady state only; the rest of the file applies.
+        "--max-requests",
+        "0",
     ]
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
