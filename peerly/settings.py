@@ -182,7 +182,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PEERLY_MAX_BODY_BYTES", 64 * 1024)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PEERLY_BEHIND_TLS_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("PEERLY_SSL_REDIRECT", not DEBUG)
 # /health answers plain HTTP so a load balancer can probe an instance directly.
-SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("PEERLY_HSTS_SECONDS", 0 if DEBUG else 31536000)
