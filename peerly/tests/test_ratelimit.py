@@ -185,8 +185,6 @@ class TestRateLimitFor:
         assert rate_limit_for(self.request("POST", None, key), SimpleNamespace()) == Limit(
             "api_keys", "key:7", "1000/m"
         )
-        custom = SimpleNamespace(pk=8, rate_limit="5/s")
-        assert rate_limit_for(self.request("GET", None, custom), SimpleNamespace()) == Limit("api_keys", "key:8", "5/s")
 
     def test_unknown_group_is_a_programming_error(self):
         with pytest.raises(ValueError, match="ratelimit_group"):
