@@ -19,6 +19,7 @@ from peerly.services import idempotency_records_purge
 from recognitions import services
 from recognitions.models import Hi5, Recognition
 from recognitions.tests.factories import NO_PASSWORD, RecognitionFactory
+from tests.concurrency import run_together as _run_together
 
 KEY = "3f1c7f36-2f43-4c0e-9d84-0f6b1f9b2a51"
 
@@ -307,26 +308,7 @@ THREADS = 10
 
 
 def run_together(work: Callable[[int], object], threads: int = THREADS) -> list:
-    """work(0..threads-1) in real threads released at the same instant; each result or exception."""
-    barrier = threading.Barrier(threads)
-    results: list = [None] * threads
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    pool = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in pool)
-    return results
+    return _run_together(work, threads)
 
 
 @pytest.fixture

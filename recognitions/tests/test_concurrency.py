@@ -1,11 +1,9 @@
 """Races on real PostgreSQL connections: 20 threads, one balance of 5, no double spend, no 500."""
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import OrganizationFactory, UserFactory
@@ -14,6 +12,7 @@ from corevalues.tests.factories import CoreValueFactory
 from recognitions.models import Hi5, QuotaRenewal, Recognition
 from recognitions.services import AlreadyHi5, InsufficientHi5Balance, hi5_give, hi5_quotas_renew, recognition_create
 from recognitions.tests.factories import NO_PASSWORD, RecognitionFactory
+from tests.concurrency import run_together as _run_together
 
 THREADS = 20
 
@@ -21,26 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(work: Callable[[int], object], threads: int = THREADS) -> list:
-    """Run work(0..threads-1) in real threads released at the same instant; each result or exception."""
-    barrier = threading.Barrier(threads)
-    results: list = [None] * threads
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    pool = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in pool)
-    return results
+    return _run_together(work, threads)
 
 
 def balance(user: User) -> int:
