@@ -193,6 +193,63 @@ def test_moderators_cannot_set_passwords(client, home):
     assert response.status_code == 403
 
 
+def set_password(client, user: User, password: str = "a-long-Staff-pass-42"):
+    return client.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": password, "password2": password, "usable_password": "true"},
+    )
+
+
+@pytest.mark.parametrize("target", ["super_admin", "other_org_admin", "employee", "themselves"])
+def test_an_org_admin_sets_no_password_but_their_moderators(client, home, target):
+    # given an org admin and someone of their organisation who is not a moderator
+    users = {
+        "super_admin": UserFactory(organization=home.organization, super_admin=True),
+        "other_org_admin": UserFactory(organization=home.organization, org_admin=True),
+        "employee": home.employee,
+        "themselves": home.org_admin,
+    }
+    user = users[target]
+    client.force_login(home.org_admin)
+
+    # when they open or post the user's password page
+    page = client.get(reverse("admin:auth_user_password_change", args=[user.pk]))
+    response = set_password(client, user)
+
+    # then both are refused and the password is unchanged
+    assert (page.status_code, response.status_code) == (403, 403)
+    user.refresh_from_db()
+    assert not user.check_password("a-long-Staff-pass-42")
+
+
+def test_a_super_admin_sets_any_password(client, home):
+    client.force_login(UserFactory(super_admin=True))
+    for user in [UserFactory(super_admin=True), home.org_admin, home.moderator]:
+        assert set_password(client, user).status_code == 302
+        user.refresh_from_db()
+        assert user.check_password("a-long-Staff-pass-42")
+
+
+def test_an_org_admin_cannot_edit_a_super_admins_record(client, home):
+    # given a super admin who belongs to the org admin's organisation
+    boss = UserFactory(organization=home.organization, super_admin=True, display_name="Boss")
+    client.force_login(home.org_admin)
+    url = admin_url(User, "change", boss.pk)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    data = form_data(page)
+    data.update(display_name="Pwned", first_name="Pwned", last_name="Pwned")
+
+    # when
+    response = client.post(url, data)
+
+    # then
+    assert response.status_code == 403
+    boss.refresh_from_db()
+    assert boss.display_name == "Boss"
+
+
 # --- the organisation's settings ------------------------------------------------------------------
 
 
