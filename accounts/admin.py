@@ -84,12 +84,14 @@ class UserAdminForm(UserChangeForm):
         user = self.instance
         if user.pk is None or role_id == user.role_id:
             return role_id
-        if user.pk == self.actor.pk:
-            raise forms.ValidationError("You cannot change your own role.")
-        if not self.actor.is_super_admin and (role_id == Role.SUPER_ADMIN or user.is_super_admin):
-            raise forms.ValidationError("Only a super admin can grant or change the super admin role.")
-        if not user.is_active:
-            raise forms.ValidationError("Restore this user before changing their role.")
+        # `organization` comes before `role_id` in the form, so it is cleaned already (absent if read-only).
+        organization = self.cleaned_data.get("organization", user.organization)
+        try:
+            services.user_role_change_check(
+                actor=self.actor, user=user, role_id=role_id, organization_id=organization.pk if organization else None
+            )
+        except PeerlyError as error:
+            raise forms.ValidationError(error.message) from None
         return role_id
 
 

@@ -21,6 +21,11 @@ class CannotDeleteSelf(RuleViolation):
     message = "You cannot delete your own account"
 
 
+class OrganizationRequired(RuleViolation):
+    code = "organization_required"
+    message = "Only a super admin may belong to no organisation: give the user an organisation first"
+
+
 class AlreadyDeleted(Conflict):
     code = "already_deleted"
     message = "This user is already deleted"
@@ -122,13 +127,23 @@ def user_update_profile(
     return user
 
 
-def user_change_role(*, actor: User, user: User, role_id: int) -> User:
+def user_role_change_check(*, actor: User, user: User, role_id: int, organization_id: int | None) -> None:
+    """Every rule of a role change, for `PUT /users/:id` and the admin's user form; raises, writes nothing.
+
+    `organization_id` is the organisation the user will have (the admin form may change both at once).
+    """
     if user.pk == actor.pk:
         raise CannotChangeOwnRole()
     if not actor.is_super_admin and (role_id == Role.SUPER_ADMIN or user.is_super_admin):
         raise AccessDenied("Only a super admin can grant or change the super admin role")
     if not user.is_active:
         raise AlreadyDeleted()
+    if role_id != Role.SUPER_ADMIN and organization_id is None:
+        raise OrganizationRequired()
+
+
+def user_change_role(*, actor: User, user: User, role_id: int) -> User:
+    user_role_change_check(actor=actor, user=user, role_id=role_id, organization_id=user.organization_id)
     user.role_id = role_id
     user.save(update_fields=["role_id", "updated_at"])
     return user

@@ -155,6 +155,30 @@ def test_an_org_admin_cannot_move_a_member_to_another_organisation(client, home,
     assert home.employee.organization == home.organization
 
 
+def test_a_super_admin_without_organisation_is_demoted_only_with_an_organisation(client, home):
+    # given a super admin of no organisation
+    other = UserFactory(super_admin=True)
+    client.force_login(UserFactory(super_admin=True))
+
+    # when another super admin makes them an employee without giving them an organisation
+    response = change_user(client, other, role_id=Role.EMPLOYEE)
+
+    # then the form refuses with the API's rule
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["role_id"] == [
+        "Only a super admin may belong to no organisation: give the user an organisation first"
+    ]
+    other.refresh_from_db()
+    assert other.role_id == Role.SUPER_ADMIN
+
+    # when they give them an organisation in the same form, then it works
+    response = change_user(client, other, role_id=Role.EMPLOYEE, organization=home.organization.pk)
+
+    assert response.status_code == 302
+    other.refresh_from_db()
+    assert (other.role_id, other.organization) == (Role.EMPLOYEE, home.organization)
+
+
 def test_your_own_role_is_read_only(client, home):
     client.force_login(home.org_admin)
 
