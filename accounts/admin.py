@@ -227,4 +227,4 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
 
     @admin.action(description="Restore selected users", permissions=["change"])
     def restore_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._apply(request, queryset, lambda user: services.user_restore(user=user), "Restored")
+        self._apply(request, queryset, lambda user: services.user_restore(actor=request.user, user=user), "Restored")

@@ -165,7 +165,10 @@ def user_soft_delete(*, actor: User, user: User) -> User:
     return user
 
 
-def user_restore(*, user: User) -> User:
+def user_restore(*, actor: User, user: User) -> User:
+    """Undo a soft delete (tokens from before it stay invalid); a super admin is restored only by a super admin."""
+    if not actor.is_super_admin and user.is_super_admin:
+        raise AccessDenied("Only a super admin can restore a super admin")
     updated = User.objects.filter(pk=user.pk, soft_delete_at__isnull=False).update(
         soft_delete_at=None, soft_delete_by=None, updated_at=timezone.now()
     )

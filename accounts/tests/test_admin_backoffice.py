@@ -97,6 +97,33 @@ def test_soft_delete_refuses_yourself_and_reports_it(client, home):
     ]
 
 
+def test_only_a_super_admin_restores_a_super_admin(client, home):
+    # given a deleted super admin of the organisation
+    boss = UserFactory(organization=home.organization, super_admin=True, deleted=True)
+    client.force_login(home.org_admin)
+
+    # when the org admin restores them (and an employee)
+    home.employee.soft_delete_at = home.deleted_moderator.soft_delete_at
+    home.employee.save()
+    response = post_action(client, "restore_users", [boss, home.employee])
+
+    # then the super admin stays deleted, and the refusal is reported
+    boss.refresh_from_db()
+    home.employee.refresh_from_db()
+    assert (boss.is_active, home.employee.is_active) == (False, True)
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert messages == [
+        "1 user(s) restored.",
+        f"Not changed: {boss.email}: Only a super admin can restore a super admin",
+    ]
+
+    # when a super admin does it, then it works
+    client.force_login(UserFactory(super_admin=True))
+    post_action(client, "restore_users", [boss])
+    boss.refresh_from_db()
+    assert boss.is_active is True
+
+
 def test_actions_ignore_another_organisations_users(client, home, away):
     client.force_login(home.org_admin)
 
