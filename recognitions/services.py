@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from corevalues.models import CoreValue
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, PeerlyError, RuleViolation
+from recognitions.errors import OwnRecognition, RecognitionHidden
 from recognitions.models import Hi5, QuotaRenewal, Recognition, RecognitionCounter
 from recognitions.quota import quota_period_start
 
@@ -45,16 +46,6 @@ class ReceiverInactive(RuleViolation):
 class AlreadyHi5(Conflict):
     code = "already_hi5"
     message = "You already gave a Hi5 to this recognition"
-
-
-class OwnRecognition(RuleViolation):
-    code = "own_recognition"
-    message = "You cannot Hi5 a recognition you gave or received"
-
-
-class RecognitionHidden(RuleViolation):
-    code = "recognition_hidden"
-    message = "This recognition was hidden by a moderator and takes no Hi5"
 
 
 def _hi5_take_one(*, user: User) -> bool:
@@ -107,9 +98,9 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
 def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5:
     """A Hi5 on someone else's visible recognition, once per person; spends 1 Hi5 from the giver."""
     if recognition.is_hidden:
-        raise RecognitionHidden()
+        raise RecognitionHidden("This recognition was hidden by a moderator and takes no Hi5")
     if actor.pk in (recognition.given_by_id, recognition.given_for_id):
-        raise OwnRecognition()
+        raise OwnRecognition("You cannot Hi5 a recognition you gave or received")
     try:
         # Insert first: a concurrent duplicate waits on the unique index, then fails, and its spend
         # (never reached) cannot happen. Any failure rolls back both statements together.
