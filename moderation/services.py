@@ -49,10 +49,13 @@ def review_create(*, actor: User, recognition: Recognition, is_inappropriate: bo
 
     The latest review decides: an inappropriate verdict hides the recognition, a later "keep" verdict
     shows it again. The recognition row is locked, so concurrent reviews apply one after the other.
+    Nobody (moderator, admin or super admin) reviews a recognition they gave or received.
     """
     if not actor.can_moderate or not actor.is_active:
         raise AccessDenied()
     _ensure_same_organization(actor=actor, recognition=recognition)
+    if actor.pk in (recognition.given_by_id, recognition.given_for_id):
+        raise OwnRecognition("You cannot review a recognition you gave or received")
     locked = Recognition.objects.select_for_update().get(pk=recognition.pk)
     review = Review.objects.create(
         recognition=locked,
