@@ -192,7 +192,11 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
             new_role = obj.role_id
             obj.role_id = form.initial["role_id"]
             super().save_model(request, obj, form, change)
-            services.user_change_role(actor=request.user, user=obj, role_id=new_role)
+            try:
+                services.user_change_role(actor=request.user, user=obj, role_id=new_role)
+            except PeerlyError as error:
+                # The form checked the same rules; this is a change that happened meanwhile.
+                self.message_user(request, f"Role not changed: {error.message}", messages.ERROR)
         else:
             super().save_model(request, obj, form, change)
 

@@ -6,7 +6,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.google import GoogleProfile, google_profile_from_access_token, google_profile_from_id_token
-from accounts.models import Organization, OrganizationDomain, RenewalFrequency, RevokedToken, Role, User
+from accounts.models import (
+    ADMIN_ROLES,
+    Organization,
+    OrganizationDomain,
+    RenewalFrequency,
+    RevokedToken,
+    Role,
+    User,
+)
 from accounts.tokens import IssuedToken, token_encode
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, InvalidToken, RuleViolation
 
@@ -226,6 +234,9 @@ def organization_admin_ensure(*, organization: Organization, email: str) -> User
     if organization_for_email(email) != organization:
         raise InvalidData(fields={"admin_email": "The admin's email domain must belong to the organisation"})
     user = User.objects.filter(email__iexact=email).first()
+    if user is not None and user.organization_id not in (None, organization.pk):
+        # Their domain moved to this organisation since: promoting them would make them admin of the other one.
+        raise InvalidData(fields={"admin_email": "This account belongs to another organisation"})
     if user is None:
         local = email.split("@")[0]
         return User.objects.create_user(
@@ -236,7 +247,7 @@ def organization_admin_ensure(*, organization: Organization, email: str) -> User
             role_id=Role.ORG_ADMIN,
             hi5_quota_balance=organization.hi5_limit,
         )
-    if user.role_id not in (Role.ORG_ADMIN, Role.SUPER_ADMIN):
+    if user.role_id not in ADMIN_ROLES:
         user.role_id = Role.ORG_ADMIN
         user.save(update_fields=["role_id", "updated_at"])
     return user

@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.models import Organization, OrganizationDomain, Role, User
 from accounts.tests.backoffice import admin_url, form_data, make_tenant
 from accounts.tests.factories import UserFactory
+from peerly.api.exceptions import RuleViolation
 
 USERS = admin_url(User, "changelist")
 
@@ -204,6 +205,25 @@ def test_a_super_admin_without_organisation_is_demoted_only_with_an_organisation
     assert response.status_code == 302
     other.refresh_from_db()
     assert (other.role_id, other.organization) == (Role.EMPLOYEE, home.organization)
+
+
+def test_a_refused_role_change_is_reported_not_a_500(client, home, monkeypatch):
+    # given the service refuses at save time what the form allowed (a concurrent change, say)
+    def refuse(**kwargs):
+        raise RuleViolation("Someone changed this user meanwhile")
+
+    monkeypatch.setattr("accounts.services.user_change_role", refuse)
+    client.force_login(home.org_admin)
+
+    # when
+    response = change_user(client, home.employee, role_id=Role.MODERATOR)
+
+    # then
+    assert response.status_code == 302
+    messages = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+    assert ("error", "Role not changed: Someone changed this user meanwhile") in messages
+    home.employee.refresh_from_db()
+    assert home.employee.role_id == Role.EMPLOYEE
 
 
 def test_your_own_role_is_read_only(client, home):
