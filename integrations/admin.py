@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.admin_mixins import ADMINS, ReadOnlyTabularInline, ScopedModelAdmin
 from integrations import services
 from integrations.models import ApiKey, ApiKeyScope, ApiKeyUsage
+from peerly.api.exceptions import PeerlyError
 
 USAGE_DAYS_SHOWN = 90
 
@@ -151,8 +152,14 @@ class ApiKeyAdmin(ScopedModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset) -> None:
-        revoked = 0
+        revoked, refused = 0, []
         for key in queryset.filter(revoked_at__isnull=True):
-            services.api_key_revoke(key=key, actor=request.user)
-            revoked += 1
+            try:
+                services.api_key_revoke(key=key, actor=request.user)
+            except PeerlyError as error:  # e.g. revoked by someone else meanwhile
+                refused.append(f"{key.name}: {error.message}")
+            else:
+                revoked += 1
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not revoked: " + "; ".join(refused), messages.ERROR)
