@@ -1,12 +1,22 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.admin_mixins import ADMINS, NOBODY, SUPER_ADMINS, ScopedInline, ScopedModelAdmin, is_super_admin
+from accounts.admin_mixins import (
+    ADMINS,
+    NOBODY,
+    SUPER_ADMINS,
+    ScopedInline,
+    ScopedModelAdmin,
+    is_super_admin,
+    staff_role,
+)
 from accounts.models import Organization, OrganizationDomain, Role, User
 from peerly.api.exceptions import PeerlyError
 
@@ -74,12 +84,14 @@ class UserAdminForm(UserChangeForm):
         user = self.instance
         if user.pk is None or role_id == user.role_id:
             return role_id
-        if user.pk == self.actor.pk:
-            raise forms.ValidationError("You cannot change your own role.")
-        if not self.actor.is_super_admin and (role_id == Role.SUPER_ADMIN or user.is_super_admin):
-            raise forms.ValidationError("Only a super admin can grant or change the super admin role.")
-        if not user.is_active:
-            raise forms.ValidationError("Restore this user before changing their role.")
+        # `organization` comes before `role_id` in the form, so it is cleaned already (absent if read-only).
+        organization = self.cleaned_data.get("organization", user.organization)
+        try:
+            services.user_role_change_check(
+                actor=self.actor, user=user, role_id=role_id, organization_id=organization.pk if organization else None
+            )
+        except PeerlyError as error:
+            raise forms.ValidationError(error.message) from None
         return role_id
 
 
@@ -109,6 +121,33 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).select_related("organization")
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # A super admin's record (role, names, password) is the platform operator's alone.
+        if obj is not None and obj.is_super_admin and not is_super_admin(request):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def may_set_password(self, request: HttpRequest, user: User) -> bool:
+        """Super admins set anyone's admin password; organisation admins only their moderators'.
+
+        Setting someone's password is signing in as them, so an organisation admin must not reach a super
+        admin's or another organisation admin's account this way. Their own password they change on
+        Django's "Change password" page, which asks for the current one.
+        """
+        if is_super_admin(request):
+            return True
+        return (
+            staff_role(request) == Role.ORG_ADMIN
+            and user.role_id == Role.MODERATOR
+            and self.has_change_permission(request, user)
+        )
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):
+        user = self.get_object(request, unquote(id))
+        if user is not None and not self.may_set_password(request, user):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def get_list_display(self, request: HttpRequest):
         if is_super_admin(request):
@@ -153,7 +192,11 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
             new_role = obj.role_id
             obj.role_id = form.initial["role_id"]
             super().save_model(request, obj, form, change)
-            services.user_change_role(actor=request.user, user=obj, role_id=new_role)
+            try:
+                services.user_change_role(actor=request.user, user=obj, role_id=new_role)
+            except PeerlyError as error:
+                # The form checked the same rules; this is a change that happened meanwhile.
+                self.message_user(request, f"Role not changed: {error.message}", messages.ERROR)
         else:
             super().save_model(request, obj, form, change)
 
@@ -188,4 +231,4 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
 
     @admin.action(description="Restore selected users", permissions=["change"])
     def restore_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._apply(request, queryset, lambda user: services.user_restore(user=user), "Restored")
+        self._apply(request, queryset, lambda user: services.user_restore(actor=request.user, user=user), "Restored")

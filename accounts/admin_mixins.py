@@ -13,10 +13,11 @@ from django.db import models
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Organization, Role
+from accounts.models import ADMIN_ROLES, MODERATION_ROLES, Organization, Role
 
-ADMINS = frozenset({Role.SUPER_ADMIN, Role.ORG_ADMIN})
-MODERATORS = frozenset({Role.SUPER_ADMIN, Role.ORG_ADMIN, Role.MODERATOR})
+# The role sets of accounts.models (which the API's permissions use too), under the back office's names.
+ADMINS = ADMIN_ROLES
+MODERATORS = MODERATION_ROLES
 SUPER_ADMINS = frozenset({Role.SUPER_ADMIN})
 NOBODY: frozenset[int] = frozenset()
 

@@ -6,7 +6,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.google import GoogleProfile, google_profile_from_access_token, google_profile_from_id_token
-from accounts.models import Organization, OrganizationDomain, RenewalFrequency, RevokedToken, Role, User
+from accounts.models import (
+    ADMIN_ROLES,
+    Organization,
+    OrganizationDomain,
+    RenewalFrequency,
+    RevokedToken,
+    Role,
+    User,
+)
 from accounts.tokens import IssuedToken, token_encode
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, InvalidToken, RuleViolation
 
@@ -19,6 +27,11 @@ class CannotChangeOwnRole(RuleViolation):
 class CannotDeleteSelf(RuleViolation):
     code = "cannot_delete_self"
     message = "You cannot delete your own account"
+
+
+class OrganizationRequired(RuleViolation):
+    code = "organization_required"
+    message = "Only a super admin may belong to no organisation: give the user an organisation first"
 
 
 class AlreadyDeleted(Conflict):
@@ -122,13 +135,23 @@ def user_update_profile(
     return user
 
 
-def user_change_role(*, actor: User, user: User, role_id: int) -> User:
+def user_role_change_check(*, actor: User, user: User, role_id: int, organization_id: int | None) -> None:
+    """Every rule of a role change, for `PUT /users/:id` and the admin's user form; raises, writes nothing.
+
+    `organization_id` is the organisation the user will have (the admin form may change both at once).
+    """
     if user.pk == actor.pk:
         raise CannotChangeOwnRole()
     if not actor.is_super_admin and (role_id == Role.SUPER_ADMIN or user.is_super_admin):
         raise AccessDenied("Only a super admin can grant or change the super admin role")
     if not user.is_active:
         raise AlreadyDeleted()
+    if role_id != Role.SUPER_ADMIN and organization_id is None:
+        raise OrganizationRequired()
+
+
+def user_change_role(*, actor: User, user: User, role_id: int) -> User:
+    user_role_change_check(actor=actor, user=user, role_id=role_id, organization_id=user.organization_id)
     user.role_id = role_id
     user.save(update_fields=["role_id", "updated_at"])
     return user
@@ -150,7 +173,10 @@ def user_soft_delete(*, actor: User, user: User) -> User:
     return user
 
 
-def user_restore(*, user: User) -> User:
+def user_restore(*, actor: User, user: User) -> User:
+    """Undo a soft delete (tokens from before it stay invalid); a super admin is restored only by a super admin."""
+    if not actor.is_super_admin and user.is_super_admin:
+        raise AccessDenied("Only a super admin can restore a super admin")
     updated = User.objects.filter(pk=user.pk, soft_delete_at__isnull=False).update(
         soft_delete_at=None, soft_delete_by=None, updated_at=timezone.now()
     )
@@ -208,6 +234,9 @@ def organization_admin_ensure(*, organization: Organization, email: str) -> User
     if organization_for_email(email) != organization:
         raise InvalidData(fields={"admin_email": "The admin's email domain must belong to the organisation"})
     user = User.objects.filter(email__iexact=email).first()
+    if user is not None and user.organization_id not in (None, organization.pk):
+        # Their domain moved to this organisation since: promoting them would make them admin of the other one.
+        raise InvalidData(fields={"admin_email": "This account belongs to another organisation"})
     if user is None:
         local = email.split("@")[0]
         return User.objects.create_user(
@@ -218,7 +247,7 @@ def organization_admin_ensure(*, organization: Organization, email: str) -> User
             role_id=Role.ORG_ADMIN,
             hi5_quota_balance=organization.hi5_limit,
         )
-    if user.role_id not in (Role.ORG_ADMIN, Role.SUPER_ADMIN):
+    if user.role_id not in ADMIN_ROLES:
         user.role_id = Role.ORG_ADMIN
         user.save(update_fields=["role_id", "updated_at"])
     return user

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import re_path
 
 from accounts import views
 from peerly.api.routers import OptionalSlashRouter
@@ -7,7 +7,7 @@ router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
 
 urlpatterns = [
-    path("oauth/google", views.GoogleSignInView.as_view(), name="oauth-google"),
-    path("logout", views.LogoutView.as_view(), name="logout"),
+    re_path(r"^oauth/google/?$", views.GoogleSignInView.as_view(), name="oauth-google"),
+    re_path(r"^logout/?$", views.LogoutView.as_view(), name="logout"),
     *router.urls,
 ]

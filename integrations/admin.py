@@ -1,8 +1,8 @@
 """API keys in the back office: organisation admins create, revoke and watch their organisation's keys.
 
-Permissions follow the project's role-based admin model (`User.is_staff` is derived from the role;
-each ModelAdmin overrides `has_*_permission`): organisation admins see their organisation's keys,
-super admins every key, moderators none. Keys are never deleted (revoked instead, keeping usage).
+Permissions follow the back office's role-based, organisation-scoped model (accounts/admin_mixins.py):
+organisation admins see their organisation's keys, super admins every key, moderators none. Keys are
+never deleted (revoked instead, keeping usage).
 """
 
 from datetime import timedelta
@@ -11,40 +11,25 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from accounts.admin_mixins import ADMINS, ReadOnlyTabularInline, ScopedModelAdmin
 from integrations import services
 from integrations.models import ApiKey, ApiKeyScope, ApiKeyUsage
+from peerly.api.exceptions import PeerlyError
 
 USAGE_DAYS_SHOWN = 90
 
 
-def can_manage_keys(user) -> bool:
-    return bool(user.is_active and user.is_staff and user.is_org_admin)
-
-
-class ApiKeyUsageInline(admin.TabularInline):
+class ApiKeyUsageInline(ReadOnlyTabularInline):
     model = ApiKeyUsage
     verbose_name_plural = f"Requests per day (last {USAGE_DAYS_SHOWN} days, UTC)"
     fields = ["date", "request_count"]
-    readonly_fields = fields
     ordering = ["-date"]
-    extra = 0
-    can_delete = False
+    view_roles = ADMINS
+    organization_lookup = "key__organization"
 
     def get_queryset(self, request):
         since = timezone.now().date() - timedelta(days=USAGE_DAYS_SHOWN)
         return super().get_queryset(request).filter(date__gte=since)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return can_manage_keys(request.user)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ApiKeyAdminForm(forms.ModelForm):
@@ -80,7 +65,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ScopedModelAdmin):
     form = ApiKeyAdminForm
     list_display = [
         "name",
@@ -96,29 +81,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     actions = ["revoke_selected"]
     inlines = [ApiKeyUsageInline]
-
-    # --- who may do what -------------------------------------------------------
-
-    def has_module_permission(self, request) -> bool:
-        return can_manage_keys(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return can_manage_keys(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return can_manage_keys(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return can_manage_keys(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # revoke instead: the row keeps the key's usage history
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_super_admin:
-            return queryset
-        return queryset.filter(organization_id=request.user.organization_id)
+    # Organisation admins and super admins; nobody deletes (revoke instead: the row keeps the usage history).
+    view_roles = add_roles = change_roles = ADMINS
 
     def get_list_filter(self, request):
         return [StatusFilter, "organization"] if request.user.is_super_admin else [StatusFilter]
@@ -188,8 +152,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset) -> None:
-        revoked = 0
+        revoked, refused = 0, []
         for key in queryset.filter(revoked_at__isnull=True):
-            services.api_key_revoke(key=key, actor=request.user)
-            revoked += 1
+            try:
+                services.api_key_revoke(key=key, actor=request.user)
+            except PeerlyError as error:  # e.g. revoked by someone else meanwhile
+                refused.append(f"{key.name}: {error.message}")
+            else:
+                revoked += 1
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not revoked: " + "; ".join(refused), messages.ERROR)

@@ -49,8 +49,8 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     Refuses (401 `invalid_token`) malformed, unknown, revoked and expired keys and a request carrying
     both an X-API-Key and an Authorization header; refuses (403 `access_denied`) a view or method that
-    does not declare a scope the key holds (see integrations/scopes.py). Then counts the request
-    against the key's rate limit and in its usage.
+    does not declare a scope the key holds (see integrations/scopes.py). Then counts the request in
+    the key's usage (refused requests are not counted there).
     """
 
     keyword = "Bearer"
@@ -60,7 +60,6 @@ class ApiKeyAuthentication(BaseAuthentication):
         if secret is None:
             return None
         key = selectors.api_key_for_secret(secret)
-        services.api_key_usage_record(key=key)
         principal = ApiKeyPrincipal(key)
         request._request.peerly_user = principal
         view = (request.parser_context or {}).get("view")
@@ -69,6 +68,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AccessDenied("API keys cannot use this endpoint")
         if not key.has_scope(scope):
             raise AccessDenied(f"This API key lacks the scope {scope}")
+        # Usage (and last_used_at) counts what the key was allowed to call, not refused attempts.
+        services.api_key_usage_record(key=key)
         return principal, key
 
     def authenticate_header(self, request) -> str:

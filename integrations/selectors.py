@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from integrations.keys import key_hash, key_is_well_formed, key_lookup_prefix
-from integrations.models import ApiKey, ApiKeyUsage
+from integrations.models import ApiKey
 from peerly.api.exceptions import AccessDenied, InvalidData, InvalidToken, NotFound
 
 
@@ -44,10 +44,6 @@ def api_key_for_secret(secret: str) -> ApiKey:
     if key.expires_at is not None and key.expires_at <= timezone.now():
         raise InvalidToken("This API key has expired")
     return key
-
-
-def api_key_usage(*, key: ApiKey, days: int = 30) -> QuerySet[ApiKeyUsage]:
-    return key.usage.order_by("-date")[:days]
 
 
 def api_key_target_organization(*, actor, org_id: int | None) -> Organization:

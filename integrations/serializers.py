@@ -71,11 +71,11 @@ class EmployeeRowSerializer(serializers.Serializer):
         max_length=100, required=False, allow_blank=True, default="", help_text='Defaults to "first last".'
     )
     role_id = serializers.ChoiceField(
-        choices=Role.choices,  # 1 (super admin) is refused row by row by the sync service
+        choices=Role.choices,  # 1 (super admin), and 2 (org admin) from a key, are refused row by row by the service
         required=False,
         allow_null=True,
         default=None,
-        help_text="Optional; new users are employees (3). Never 1 (super admin).",
+        help_text="Optional; new users are employees (3). Never 1 (super admin); never 2 (org admin) from an API key.",
     )
     active = serializers.BooleanField(required=False, default=True, help_text="false soft-deletes the user.")
 

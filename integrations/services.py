@@ -122,8 +122,33 @@ class SyncResult:
         return asdict(self)
 
 
+def _key_row_error(*, row: EmployeeRow, user: User | None) -> tuple[str, str] | None:
+    """What an API key may not do to a row: admin roles and admins' accounts are people's decisions.
+
+    A leaked or misconfigured HR integration must not be able to make someone an organisation admin, or
+    demote, deactivate or bring back one. Returns (field, message) or None.
+    """
+    is_admin = user is not None and user.role_id == Role.ORG_ADMIN
+    if row.role_id == Role.ORG_ADMIN and not is_admin:
+        return "role_id", "An API key cannot grant the organisation admin role."
+    if not is_admin:
+        return None
+    if row.role_id not in (None, Role.ORG_ADMIN):
+        return "role_id", "An API key cannot change an organisation admin's role."
+    if not row.active and user.is_active:
+        return "active", "An API key cannot deactivate an organisation admin."
+    if row.active and not user.is_active:
+        return "active", "An API key cannot reactivate an organisation admin."
+    return None
+
+
 def _row_errors(
-    *, organization: Organization, rows: Sequence[EmployeeRow], existing: dict[str, User], actor: User | None
+    *,
+    organization: Organization,
+    rows: Sequence[EmployeeRow],
+    existing: dict[str, User],
+    actor: User | None,
+    by_key: bool,
 ) -> dict[str, str]:
     domains = set(organization.domains.values_list("domain", flat=True))
     errors: dict[str, str] = {}
@@ -142,6 +167,8 @@ def _row_errors(
             errors[f"{field}.role_id"] = "The super admin role cannot be given by a sync."
         elif user is not None and user.is_super_admin and (not row.active or row.role_id not in (None, user.role_id)):
             errors[f"{field}.email"] = "A super admin cannot be changed or deactivated by a sync."
+        elif by_key and (key_error := _key_row_error(row=row, user=user)):
+            errors[f"{field}.{key_error[0]}"] = key_error[1]
         elif actor is not None and user is not None and user.pk == actor.pk:
             if not row.active:
                 errors[f"{field}.active"] = "You cannot deactivate yourself."
@@ -177,8 +204,10 @@ def users_sync(
     roles, soft-deletes rows marked inactive, reactivates soft-deleted users marked active, and leaves
     everyone else alone unless `deactivate_missing`. Any invalid row refuses the whole batch (400 with
     `users.<index>.<field>` errors). `actor` is the person calling (never deactivated or re-roled by
-    their own sync); deactivations are recorded as done by the actor, else by the key's creator, else
-    nobody (operator command). A dry run computes the same counts and writes nothing.
+    their own sync). With an `api_key`, rows may not grant or change the organisation admin role nor
+    deactivate or reactivate an organisation admin, and `deactivate_missing` spares them. Deactivations
+    are recorded as done by the actor, else by the key's creator, else nobody (operator command). A dry
+    run computes the same counts and writes nothing.
     """
     now = timezone.now()
     deleted_by = actor or (api_key.created_by if api_key is not None else None)
@@ -188,7 +217,9 @@ def users_sync(
         # One sync per organisation at a time: a second one waits, then sees the first one's users.
         Organization.objects.select_for_update().filter(pk=organization.pk).first()
         existing = _existing_users(emails)
-        errors = _row_errors(organization=organization, rows=rows, existing=existing, actor=actor)
+        errors = _row_errors(
+            organization=organization, rows=rows, existing=existing, actor=actor, by_key=api_key is not None
+        )
         if errors:
             bad_rows = len({name.split(".")[1] for name in errors})
             raise InvalidData(f"{bad_rows} of {len(rows)} rows are invalid; nothing was written", fields=errors)
@@ -252,6 +283,8 @@ def users_sync(
             )
             if actor is not None:
                 missing = missing.exclude(pk=actor.pk)
+            if api_key is not None:
+                missing = missing.exclude(role_id=Role.ORG_ADMIN)
             result.deactivated += missing.update(
                 soft_delete_at=now, soft_delete_by=deleted_by, tokens_valid_after=now, updated_at=now
             )

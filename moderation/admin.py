@@ -135,9 +135,13 @@ class ReportedRecognitionAdmin(ScopedModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         comment = request.POST.get("review_comment", "").strip()[:COMMENT_MAX_LENGTH]
         is_inappropriate = "_hide" in request.POST
-        services.review_create(
-            actor=request.user, recognition=recognition, is_inappropriate=is_inappropriate, comment=comment
-        )
+        try:
+            services.review_create(
+                actor=request.user, recognition=recognition, is_inappropriate=is_inappropriate, comment=comment
+            )
+        except PeerlyError as error:
+            self.message_user(request, f"Not reviewed: {error.message}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
         verdict = "hidden" if is_inappropriate else "kept (reports dismissed)"
         self.message_user(request, f"Recognition #{recognition.pk} {verdict}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:moderation_reportedrecognition_changelist"))

@@ -5,23 +5,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from moderation.models import Report, ReportStatus, Review
-from peerly.api.exceptions import AccessDenied, Conflict, NotFound, RuleViolation
+from peerly.api.exceptions import AccessDenied, Conflict, NotFound
+from recognitions.errors import OwnRecognition, RecognitionHidden
 from recognitions.models import Recognition
 
 
 class AlreadyReported(Conflict):
     code = "already_reported"
     message = "You have already reported this recognition"
-
-
-class OwnRecognition(RuleViolation):
-    code = "own_recognition"
-    message = "You cannot report a recognition you gave"
-
-
-class RecognitionHidden(RuleViolation):
-    code = "recognition_hidden"
-    message = "This recognition has been hidden by a moderator"
 
 
 def _ensure_same_organization(*, actor: User, recognition: Recognition) -> None:
@@ -38,7 +29,7 @@ def report_create(*, actor: User, recognition: Recognition, mark_as: str, reason
     """
     _ensure_same_organization(actor=actor, recognition=recognition)
     if recognition.given_by_id == actor.pk:
-        raise OwnRecognition()
+        raise OwnRecognition("You cannot report a recognition you gave")
     if recognition.is_hidden:
         raise RecognitionHidden()
     if Report.objects.filter(recognition=recognition, reported_by=actor).exists():
@@ -58,10 +49,13 @@ def review_create(*, actor: User, recognition: Recognition, is_inappropriate: bo
 
     The latest review decides: an inappropriate verdict hides the recognition, a later "keep" verdict
     shows it again. The recognition row is locked, so concurrent reviews apply one after the other.
+    Nobody (moderator, admin or super admin) reviews a recognition they gave or received.
     """
     if not actor.can_moderate or not actor.is_active:
         raise AccessDenied()
     _ensure_same_organization(actor=actor, recognition=recognition)
+    if actor.pk in (recognition.given_by_id, recognition.given_for_id):
+        raise OwnRecognition("You cannot review a recognition you gave or received")
     locked = Recognition.objects.select_for_update().get(pk=recognition.pk)
     review = Review.objects.create(
         recognition=locked,

@@ -34,7 +34,7 @@ class ReportCreateView(APIView):
 
 class ReviewCreateView(APIView):
     permission_classes = [CanModerate]
-    error_statuses = ("404",)
+    error_statuses = ("404", "422")
 
     @extend_schema(
         request=ReviewCreateSerializer,

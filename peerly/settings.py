@@ -179,11 +179,17 @@ STORAGES = {
 # Request bodies larger than this are refused (413) before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PEERLY_MAX_BODY_BYTES", 64 * 1024)
 
+# --- Idempotency-Key (peerly/api/idempotency.py) ----------------------------
+# How long a key's first answer is kept and replayed; after that the key can be used afresh.
+PEERLY_IDEMPOTENCY_TTL_SECONDS = env_int("PEERLY_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+# How long a retry waits for the first request with its key to finish before answering 409.
+PEERLY_IDEMPOTENCY_WAIT_SECONDS = env_int("PEERLY_IDEMPOTENCY_WAIT_SECONDS", 10)
+
 # --- Security (production) -------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PEERLY_BEHIND_TLS_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("PEERLY_SSL_REDIRECT", not DEBUG)
 # /health answers plain HTTP so a load balancer can probe an instance directly.
-SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("PEERLY_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -202,7 +208,7 @@ CORS_ALLOW_HEADERS = (
     "x-api-key",
     "x-request-id",
 )
-CORS_EXPOSE_HEADERS = ("retry-after", "x-request-id")
+CORS_EXPOSE_HEADERS = ("idempotent-replayed", "retry-after", "x-request-id")
 
 # --- Google sign-in --------------------------------------------------------
 PEERLY_GOOGLE_CLIENT_IDS = env_list("PEERLY_GOOGLE_CLIENT_IDS")

@@ -12,12 +12,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfoNotFoundError
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from corevalues.models import CoreValue
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, PeerlyError, RuleViolation
+from recognitions.errors import OwnRecognition, RecognitionHidden
 from recognitions.models import Hi5, QuotaRenewal, Recognition, RecognitionCounter
 from recognitions.quota import quota_period_start
 
@@ -45,16 +46,6 @@ class ReceiverInactive(RuleViolation):
 class AlreadyHi5(Conflict):
     code = "already_hi5"
     message = "You already gave a Hi5 to this recognition"
-
-
-class OwnRecognition(RuleViolation):
-    code = "own_recognition"
-    message = "You cannot Hi5 a recognition you gave or received"
-
-
-class RecognitionHidden(RuleViolation):
-    code = "recognition_hidden"
-    message = "This recognition was hidden by a moderator and takes no Hi5"
 
 
 def _hi5_take_one(*, user: User) -> bool:
@@ -105,18 +96,36 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
 
 
 def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5:
-    """A Hi5 on someone else's visible recognition, once per person; spends 1 Hi5 from the giver."""
+    """A Hi5 on someone else's visible recognition, once per person; spends 1 Hi5 from the giver.
+
+    `recognition` may be stale: the spend re-reads its visibility under a row lock, in the Hi5's
+    transaction, so a hide committed since is refused, and a review hiding it now (which locks the row
+    too) waits for this Hi5 to commit.
+    """
+    hidden = RecognitionHidden("This recognition was hidden by a moderator and takes no Hi5")
     if recognition.is_hidden:
-        raise RecognitionHidden()
+        raise hidden
     if actor.pk in (recognition.given_by_id, recognition.given_for_id):
-        raise OwnRecognition()
+        raise OwnRecognition("You cannot Hi5 a recognition you gave or received")
     try:
-        # Insert first: a concurrent duplicate waits on the unique index, then fails, and its spend
-        # (never reached) cannot happen. Any failure rolls back both statements together.
         with transaction.atomic():
-            hi5 = Hi5.objects.create(recognition=recognition, given_by=actor, comment=comment)
-            if not _hi5_take_one(user=actor):
+            # One statement locks the recognition FOR UPDATE (if still visible) and spends: a concurrent
+            # duplicate waits on that lock, then fails on the unique index below, and the rollback returns
+            # its spend. Locking before the insert matters: the insert's foreign-key check share-locks the
+            # row, and two givers upgrading share locks would deadlock.
+            visible = Exists(Recognition.objects.select_for_update().filter(pk=recognition.pk, is_hidden=False))
+            spent = User.objects.filter(visible, pk=actor.pk, hi5_quota_balance__gt=0).update(
+                hi5_quota_balance=F("hi5_quota_balance") - 1
+            )
+            if not spent:
+                # Nothing was written: say why (a failure path, so the extra reads cost nothing on success).
+                if Recognition.objects.filter(pk=recognition.pk, is_hidden=True).exists():
+                    recognition.is_hidden = True
+                    raise hidden
+                if Hi5.objects.filter(recognition=recognition, given_by=actor).exists():
+                    raise AlreadyHi5()
                 raise InsufficientHi5Balance()
+            hi5 = Hi5.objects.create(recognition=recognition, given_by=actor, comment=comment)
     except IntegrityError as exc:
         if _is_duplicate_hi5(exc, recognition=recognition, actor=actor):
             raise AlreadyHi5() from None

@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.views import ID_PATTERN
+from peerly.api.idempotency import idempotent
 from peerly.api.pagination import LimitOffsetPagination
 from recognitions import selectors, services
 from recognitions.serializers import (
@@ -53,6 +54,7 @@ class RecognitionViewSet(viewsets.GenericViewSet):
         responses={201: RecognitionSerializer},
         summary="Recognise a colleague for a core value (spends 1 Hi5)",
     )
+    @idempotent
     def create(self, request):
         serializer = RecognitionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -67,6 +69,7 @@ class RecognitionViewSet(viewsets.GenericViewSet):
         summary="Give a Hi5 (spends 1 Hi5; once per recognition; not on your own)",
     )
     @action(detail=True, methods=["get", "post"], url_path="hi5")
+    @idempotent
     def hi5(self, request, pk: str):
         recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
         if request.method == "GET":

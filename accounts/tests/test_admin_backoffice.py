@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.models import Organization, OrganizationDomain, Role, User
 from accounts.tests.backoffice import admin_url, form_data, make_tenant
 from accounts.tests.factories import UserFactory
+from peerly.api.exceptions import RuleViolation
 
 USERS = admin_url(User, "changelist")
 
@@ -97,6 +98,33 @@ def test_soft_delete_refuses_yourself_and_reports_it(client, home):
     ]
 
 
+def test_only_a_super_admin_restores_a_super_admin(client, home):
+    # given a deleted super admin of the organisation
+    boss = UserFactory(organization=home.organization, super_admin=True, deleted=True)
+    client.force_login(home.org_admin)
+
+    # when the org admin restores them (and an employee)
+    home.employee.soft_delete_at = home.deleted_moderator.soft_delete_at
+    home.employee.save()
+    response = post_action(client, "restore_users", [boss, home.employee])
+
+    # then the super admin stays deleted, and the refusal is reported
+    boss.refresh_from_db()
+    home.employee.refresh_from_db()
+    assert (boss.is_active, home.employee.is_active) == (False, True)
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert messages == [
+        "1 user(s) restored.",
+        f"Not changed: {boss.email}: Only a super admin can restore a super admin",
+    ]
+
+    # when a super admin does it, then it works
+    client.force_login(UserFactory(super_admin=True))
+    post_action(client, "restore_users", [boss])
+    boss.refresh_from_db()
+    assert boss.is_active is True
+
+
 def test_actions_ignore_another_organisations_users(client, home, away):
     client.force_login(home.org_admin)
 
@@ -155,6 +183,49 @@ def test_an_org_admin_cannot_move_a_member_to_another_organisation(client, home,
     assert home.employee.organization == home.organization
 
 
+def test_a_super_admin_without_organisation_is_demoted_only_with_an_organisation(client, home):
+    # given a super admin of no organisation
+    other = UserFactory(super_admin=True)
+    client.force_login(UserFactory(super_admin=True))
+
+    # when another super admin makes them an employee without giving them an organisation
+    response = change_user(client, other, role_id=Role.EMPLOYEE)
+
+    # then the form refuses with the API's rule
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["role_id"] == [
+        "Only a super admin may belong to no organisation: give the user an organisation first"
+    ]
+    other.refresh_from_db()
+    assert other.role_id == Role.SUPER_ADMIN
+
+    # when they give them an organisation in the same form, then it works
+    response = change_user(client, other, role_id=Role.EMPLOYEE, organization=home.organization.pk)
+
+    assert response.status_code == 302
+    other.refresh_from_db()
+    assert (other.role_id, other.organization) == (Role.EMPLOYEE, home.organization)
+
+
+def test_a_refused_role_change_is_reported_not_a_500(client, home, monkeypatch):
+    # given the service refuses at save time what the form allowed (a concurrent change, say)
+    def refuse(**kwargs):
+        raise RuleViolation("Someone changed this user meanwhile")
+
+    monkeypatch.setattr("accounts.services.user_change_role", refuse)
+    client.force_login(home.org_admin)
+
+    # when
+    response = change_user(client, home.employee, role_id=Role.MODERATOR)
+
+    # then
+    assert response.status_code == 302
+    messages = [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+    assert ("error", "Role not changed: Someone changed this user meanwhile") in messages
+    home.employee.refresh_from_db()
+    assert home.employee.role_id == Role.EMPLOYEE
+
+
 def test_your_own_role_is_read_only(client, home):
     client.force_login(home.org_admin)
 
@@ -191,6 +262,63 @@ def test_moderators_cannot_set_passwords(client, home):
     response = client.get(reverse("admin:auth_user_password_change", args=[home.org_admin.pk]))
 
     assert response.status_code == 403
+
+
+def set_password(client, user: User, password: str = "a-long-Staff-pass-42"):
+    return client.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": password, "password2": password, "usable_password": "true"},
+    )
+
+
+@pytest.mark.parametrize("target", ["super_admin", "other_org_admin", "employee", "themselves"])
+def test_an_org_admin_sets_no_password_but_their_moderators(client, home, target):
+    # given an org admin and someone of their organisation who is not a moderator
+    users = {
+        "super_admin": UserFactory(organization=home.organization, super_admin=True),
+        "other_org_admin": UserFactory(organization=home.organization, org_admin=True),
+        "employee": home.employee,
+        "themselves": home.org_admin,
+    }
+    user = users[target]
+    client.force_login(home.org_admin)
+
+    # when they open or post the user's password page
+    page = client.get(reverse("admin:auth_user_password_change", args=[user.pk]))
+    response = set_password(client, user)
+
+    # then both are refused and the password is unchanged
+    assert (page.status_code, response.status_code) == (403, 403)
+    user.refresh_from_db()
+    assert not user.check_password("a-long-Staff-pass-42")
+
+
+def test_a_super_admin_sets_any_password(client, home):
+    client.force_login(UserFactory(super_admin=True))
+    for user in [UserFactory(super_admin=True), home.org_admin, home.moderator]:
+        assert set_password(client, user).status_code == 302
+        user.refresh_from_db()
+        assert user.check_password("a-long-Staff-pass-42")
+
+
+def test_an_org_admin_cannot_edit_a_super_admins_record(client, home):
+    # given a super admin who belongs to the org admin's organisation
+    boss = UserFactory(organization=home.organization, super_admin=True, display_name="Boss")
+    client.force_login(home.org_admin)
+    url = admin_url(User, "change", boss.pk)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    data = form_data(page)
+    data.update(display_name="Pwned", first_name="Pwned", last_name="Pwned")
+
+    # when
+    response = client.post(url, data)
+
+    # then
+    assert response.status_code == 403
+    boss.refresh_from_db()
+    assert boss.display_name == "Boss"
 
 
 # --- the organisation's settings ------------------------------------------------------------------

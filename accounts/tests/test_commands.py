@@ -56,6 +56,20 @@ class TestCreateOrganization:
         with pytest.raises(CommandError, match="admin_email"):
             run("create_organization", "--name=X", "--domain=x.example", "--admin-email=a@elsewhere.example")
 
+    def test_admin_email_of_another_organisations_member_is_refused(self):
+        # given a member of Acme whose domain has since moved to Initech
+        acme = OrganizationFactory(name="Acme", domain="acme.example")
+        member = UserFactory(organization=acme, email="pat@acme.example")
+        OrganizationDomain.objects.filter(domain="acme.example").delete()
+
+        # when Initech is set up with that domain and that person as admin
+        with pytest.raises(CommandError, match="admin_email: This account belongs to another organisation"):
+            run("create_organization", "--name=Initech", "--domain=acme.example", "--admin-email=pat@acme.example")
+
+        # then they are not made an admin (of Acme, where they are)
+        member.refresh_from_db()
+        assert (member.organization, member.role_id) == (acme, Role.EMPLOYEE)
+
 
 class TestIssueToken:
     def test_prints_a_token_for_the_user(self, employee, api_client):

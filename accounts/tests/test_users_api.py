@@ -221,6 +221,31 @@ class TestAdminEndpoints:
         assert response.status_code == 422
         assert error_code(response) == "cannot_change_own_role"
 
+    @pytest.mark.parametrize("role_id", [Role.ORG_ADMIN, Role.EMPLOYEE, Role.MODERATOR])
+    def test_a_user_without_organisation_stays_super_admin(self, as_user, super_admin, role_id):
+        other = UserFactory(super_admin=True)
+
+        response = as_user(super_admin).put(f"/users/{other.pk}", {"role_id": role_id}, format="json")
+
+        assert response.status_code == 422
+        assert response.json() == {
+            "error": {
+                "code": "organization_required",
+                "message": "Only a super admin may belong to no organisation: give the user an organisation first",
+            }
+        }
+        other.refresh_from_db()
+        assert other.role_id == Role.SUPER_ADMIN
+
+    def test_a_super_admin_of_an_organisation_can_be_demoted(self, as_user, super_admin, organization):
+        other = UserFactory(super_admin=True, organization=organization)
+
+        response = as_user(super_admin).put(f"/users/{other.pk}", {"role_id": Role.ORG_ADMIN}, format="json")
+
+        assert response.status_code == 200
+        other.refresh_from_db()
+        assert other.role_id == Role.ORG_ADMIN
+
     def test_employee_cannot_change_roles(self, as_user, employee, org_admin):
         response = as_user(employee).put(f"/users/{org_admin.pk}", {"role_id": Role.EMPLOYEE}, format="json")
         assert response.status_code == 403

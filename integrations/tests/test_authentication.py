@@ -192,11 +192,18 @@ class TestUsage:
         key, secret = make_key()
         for _ in range(3):
             as_key(secret).get("/users")
-        as_key(secret, "x-api-key").get("/users/me")  # refused (403) but still a request made with the key
         usage = ApiKeyUsage.objects.get(key=key)
-        assert (usage.date, usage.request_count) == (timezone.now().date(), 4)
+        assert (usage.date, usage.request_count) == (timezone.now().date(), 3)
         key.refresh_from_db()
         assert key.last_used_at is not None
+
+    def test_refused_requests_are_not_counted(self, as_key, make_key):
+        key, secret = make_key(scopes=["users:read"])
+        assert as_key(secret, "x-api-key").get("/users/me").status_code == 403  # closed to keys
+        assert as_key(secret).post("/users/sync", {"users": []}, format="json").status_code == 403  # no scope
+        assert not ApiKeyUsage.objects.filter(key=key).exists()
+        key.refresh_from_db()
+        assert key.last_used_at is None
 
     def test_last_used_is_written_at_most_once_a_minute(self, make_key):
         key, _ = make_key()

@@ -137,12 +137,17 @@ class TestSemantics:
         # when
         response = sync(roster(organization, 2), deactivate_missing=True)
         # then: everyone of the organisation missing from the batch is soft-deleted...
-        assert response.json() == counts(created=2, deactivated=2)
-        for user in (employee, org_admin):
-            user.refresh_from_db()
-            assert not user.is_active
-        # ...but never another organisation's user, a super admin, or someone already deleted
-        for user, active in ((outsider, True), (super_admin, True), (org_super, True), (already_gone, False)):
+        assert response.json() == counts(created=2, deactivated=1)
+        employee.refresh_from_db()
+        assert not employee.is_active
+        # ...but never another organisation's user, an admin (by a key), or someone already deleted
+        for user, active in (
+            (outsider, True),
+            (super_admin, True),
+            (org_super, True),
+            (org_admin, True),
+            (already_gone, False),
+        ):
             user.refresh_from_db()
             assert user.is_active is active
         assert already_gone.soft_delete_by is None
@@ -150,8 +155,8 @@ class TestSemantics:
     def test_dry_run_writes_nothing(self, sync, organization, employee):
         rows = [*roster(organization, 3), {"email": employee.email, "first_name": "x", "active": False}]
         response = sync(rows, dry_run=True, deactivate_missing=True)
-        # the employee, and the key's creator (missing from the batch)
-        assert response.json() == counts(created=3, deactivated=2, dry_run=True)
+        # the employee; not the key's creator (missing from the batch, but an org admin)
+        assert response.json() == counts(created=3, deactivated=1, dry_run=True)
         employee.refresh_from_db()
         assert employee.is_active
         assert not User.objects.filter(email__startswith="person").exists()
@@ -180,6 +185,54 @@ class TestValidation:
             },
         }
         assert not User.objects.filter(email__startswith="person").exists()
+
+    def test_a_key_never_grants_changes_or_deactivates_an_org_admin(self, sync, organization, employee, org_admin):
+        # given a deleted org admin too
+        former = UserFactory(organization=organization, org_admin=True, deleted=True)
+        rows = [
+            {"email": employee.email, "first_name": "E", "role_id": Role.ORG_ADMIN},
+            {"email": f"new@{domain_of(organization)}", "first_name": "N", "role_id": Role.ORG_ADMIN},
+            {"email": org_admin.email, "first_name": "A", "role_id": Role.EMPLOYEE},
+            {"email": former.email, "first_name": "F"},
+            {"email": f"fine@{domain_of(organization)}", "first_name": "F"},
+        ]
+
+        # when: a key sends them (the whole batch is refused, row by row)
+        response = sync(rows)
+
+        # then
+        assert response.status_code == 400
+        assert error(response)["fields"] == {
+            "users.0.role_id": "An API key cannot grant the organisation admin role.",
+            "users.1.role_id": "An API key cannot grant the organisation admin role.",
+            "users.2.role_id": "An API key cannot change an organisation admin's role.",
+            "users.3.active": "An API key cannot reactivate an organisation admin.",
+        }
+        deactivate = sync([{"email": org_admin.email, "first_name": "A", "active": False}])
+        assert error(deactivate)["fields"] == {"users.0.active": "An API key cannot deactivate an organisation admin."}
+        for user in (employee, org_admin, former):
+            before = user.role_id, user.soft_delete_at
+            user.refresh_from_db()
+            assert (user.role_id, user.soft_delete_at) == before
+        assert not User.objects.filter(email__startswith="new@").exists()
+
+    def test_a_key_may_rename_an_org_admin_and_restate_their_role(self, sync, org_admin):
+        response = sync([{"email": org_admin.email, "first_name": "Renamed", "role_id": Role.ORG_ADMIN}])
+        assert response.json() == counts(updated=1)
+        org_admin.refresh_from_db()
+        assert (org_admin.first_name, org_admin.role_id) == ("Renamed", Role.ORG_ADMIN)
+
+    def test_a_person_may_still_manage_admin_roles_by_sync(self, as_user, org_admin, organization, employee):
+        other = UserFactory(organization=organization, org_admin=True)
+        rows = [
+            {"email": employee.email, "first_name": "E", "role_id": Role.ORG_ADMIN},
+            {"email": other.email, "first_name": "O", "active": False},
+        ]
+        response = as_user(org_admin).post("/users/sync", {"users": rows}, format="json")
+        assert response.json() == counts(updated=1, deactivated=1)
+        employee.refresh_from_db()
+        other.refresh_from_db()
+        assert (employee.role_id, other.is_active) == (Role.ORG_ADMIN, False)
 
     def test_shape_errors_name_the_row(self, sync, organization):
         rows = roster(organization, 4)

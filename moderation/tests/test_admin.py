@@ -218,6 +218,40 @@ def test_a_moderator_reviews_from_the_recognition_page_with_a_comment(client, ho
     assert home.recognition.is_hidden is False
 
 
+def test_a_moderator_cannot_review_their_own_recognition_in_the_admin(client, home):
+    # given a reported recognition the moderator received, and another one
+    own = RecognitionFactory(organization=home.organization, given_for=home.moderator)
+    ReportFactory(recognition=own, reported_by=home.employee)
+    client.force_login(home.moderator)
+
+    # when they hide both with the action
+    response = post_action(client, "hide_recognitions", [own.pk, home.recognition.pk])
+
+    # then their own is refused and reported, the other one is hidden
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "1 recognition(s) hidden.",
+        f"Not reviewed: #{own.pk}: You cannot review a recognition you gave or received",
+    ]
+    own.refresh_from_db()
+    home.recognition.refresh_from_db()
+    assert (own.is_hidden, home.recognition.is_hidden) == (False, True)
+
+    # when they use the form of their recognition's page
+    url = admin_url(ReportedRecognition, "change", own.pk)
+    response = client.post(url, {"_hide": "1", "review_comment": "mine"})
+
+    # then the refusal is shown on the page, not a 500
+    assert response.status_code == 302
+    assert response.url == url
+    assert [str(m) for m in get_messages(response.wsgi_request)][-1] == (
+        "Not reviewed: You cannot review a recognition you gave or received"
+    )
+    own.refresh_from_db()
+    assert own.is_hidden is False
+    assert not Review.objects.filter(recognition=own).exists()
+
+
 def test_the_review_form_cannot_reach_another_organisation(client, home, away):
     client.force_login(home.moderator)
 

@@ -315,6 +315,27 @@ def test_members_cannot_review(as_user, employee, recognition, reviewer):
     assert not Review.objects.exists()
 
 
+@pytest.mark.parametrize("role", ["moderator", "org_admin"])
+@pytest.mark.parametrize("side", ["given_by", "given_for"])
+def test_nobody_reviews_a_recognition_they_gave_or_received(as_user, organization, role, side):
+    # given a recognition given (or received) by a moderator or an org admin, with an open report
+    reviewer = UserFactory(organization=organization, **{role: True})
+    recognition = RecognitionFactory(organization=organization, **{side: reviewer})
+    report = ReportFactory(recognition=recognition)
+
+    # when they review it
+    response = as_user(reviewer).post(review_url(recognition.id), {"is_inappropriate": False}, format="json")
+
+    # then it is refused and nothing changes
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": {"code": "own_recognition", "message": "You cannot review a recognition you gave or received"}
+    }
+    report.refresh_from_db()
+    assert report.status == ReportStatus.OPEN
+    assert not Review.objects.exists()
+
+
 def test_a_moderator_of_another_organisation_gets_not_found(as_user, other_organization, recognition):
     foreign_moderator = UserFactory(organization=other_organization, moderator=True)
 

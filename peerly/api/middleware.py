@@ -23,6 +23,7 @@ _GENERIC_ERRORS = {
     403: ("access_denied", "Permission required"),
     404: ("not_found", "Not found"),
     405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Cannot answer in the requested media type"),
     413: ("payload_too_large", "The request body is too large"),
     500: ("internal_error", "Internal server error"),
 }

@@ -14,8 +14,7 @@ A view picks its group with `ratelimit_group = "signin"` or opts out with `ratel
 (the load balancer's health check). `rate_limit_for()` is the one place that decides (group, key, rate).
 
 API keys: when an authentication class returns an object that is not the JWT payload dict as
-`request.auth`, it is an API key; it is counted under `key:<auth.pk>` with `auth.rate_limit` when the
-object defines it (a string such as `"5000/m"`), else `PEERLY_RATE_LIMIT_API_KEYS`.
+`request.auth`, it is an API key; it is counted under `key:<auth.pk>` at `PEERLY_RATE_LIMIT_API_KEYS`.
 """
 
 import ipaddress
@@ -99,7 +98,7 @@ def rate_limit_for(request: Any, view: Any) -> Limit | None:
         return Limit("signin", f"ip:{client_ip(request)}", _rate("signin"))
     auth = getattr(request, "auth", None)
     if auth is not None and not isinstance(auth, dict):
-        return Limit("api_keys", f"key:{auth.pk}", getattr(auth, "rate_limit", None) or _rate("api_keys"))
+        return Limit("api_keys", f"key:{auth.pk}", _rate("api_keys"))
     user = getattr(request, "user", None)
     if group is None:
         group = "writes" if user is not None and request.method in UNSAFE else "reads"

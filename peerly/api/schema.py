@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from peerly.api.serializers import HTTP_URL_PATTERN, HttpUrlField
@@ -40,11 +40,11 @@ _ERROR_DESCRIPTIONS = {
     "403": "`access_denied`: the caller's role does not allow this.",
     "404": "`not_found`: unknown id, or an id of another organisation.",
     "406": "`unsupported_version`: the Accept header names an unknown API version.",
-    "409": "A duplicate (`already_reported`, `already_hi5`, ...).",
+    "409": "A duplicate (`already_reported`, `already_hi5`, ...), or `idempotency_in_progress`.",
     "411": "`length_required`: send the body with a Content-Length header (chunked bodies are refused).",
     "413": "`payload_too_large`: the body is over the size limit.",
     "415": "`unsupported_media_type`: send application/json.",
-    "422": "A business rule refuses the request.",
+    "422": "A business rule refuses the request, or `idempotency_key_reused`.",
     "429": "`rate_limited`: retry after the `Retry-After` header's seconds.",
     "503": "A dependency (database, Google) is unavailable.",
 }
@@ -111,8 +111,35 @@ class EnvelopeAutoSchema(AutoSchema):
             content["schema"] = {"type": "object", "required": ["data"], "properties": {"data": schema}}
         return response
 
+    def _handler_is_idempotent(self) -> bool:
+        from peerly.api.idempotency import is_idempotent  # imports the models: not at settings time
+
+        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        return self.method == "POST" and is_idempotent(handler)
+
+    def get_override_parameters(self):
+        """A handler decorated with `@idempotent` accepts the Idempotency-Key header."""
+        parameters = list(super().get_override_parameters())
+        if self._handler_is_idempotent():
+            from peerly.api.idempotency import KEY_HEADER, KEY_PATTERN
+
+            parameters.append(
+                OpenApiParameter(
+                    KEY_HEADER,
+                    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
+                    location=OpenApiParameter.HEADER,
+                    required=False,
+                    description="Makes a retry safe: the same key again (within 24 h) replays the first answer "
+                    "(with `Idempotent-Replayed: true`) and writes nothing. 1-255 printable ASCII characters; "
+                    "a new UUID per attempt is a good key.",
+                )
+            )
+        return parameters
+
     def _error_statuses(self) -> list[str]:
         statuses = ["406", "429"]
+        if self._handler_is_idempotent():
+            statuses += ["409", "422"]
         if self.method in ("POST", "PUT", "PATCH"):
             statuses += ["400", "411", "413", "415"]
         elif self.method == "GET" and self._is_list_view():

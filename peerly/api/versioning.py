@@ -27,6 +27,14 @@ def requested_version(accept_header: str) -> str | None:
     return None
 
 
+class _VendorAsJsonNegotiation(DefaultContentNegotiation):
+    def get_accept_list(self, request):
+        return [
+            "application/json" if VENDOR_TYPE.match(item.split(";", 1)[0].strip()) else item
+            for item in super().get_accept_list(request)
+        ]
+
+
 class VendorContentNegotiation(BaseContentNegotiation):
     """Every API response is JSON; an Accept naming an unknown Peerly version is refused."""
 
@@ -44,8 +52,9 @@ class VendorContentNegotiation(BaseContentNegotiation):
                 f"API version {version!r} is not supported; use application/vnd.peerly.v{NEWEST_VERSION}"
             )
         if not isinstance(renderers[0], EnvelopeJSONRenderer):
-            # Views with renderers of their own (the OpenAPI schema as YAML or JSON) negotiate as usual.
-            return DefaultContentNegotiation().select_renderer(request, renderers, format_suffix)
+            # Views with renderers of their own (the OpenAPI schema as YAML or JSON) negotiate as usual,
+            # the vendor type reading as JSON.
+            return _VendorAsJsonNegotiation().select_renderer(request, renderers, format_suffix)
         return renderers[0], renderers[0].media_type
 
 

@@ -138,3 +138,26 @@ class TestDocs:
         html = response.content.decode()
         assert "swagger-ui" in html
         assert "cdn" not in html.lower()
+
+
+class TestPaths:
+    @pytest.mark.parametrize("path", ["/health", "/health/", "/api/schema", "/api/schema/"])
+    def test_public_paths_tolerate_a_trailing_slash_without_redirect(self, path):
+        assert APIClient().get(path, HTTP_ACCEPT="application/json").status_code == 200
+
+    def test_docs_with_slash(self, client):
+        assert client.get("/api/docs/").status_code == 200
+
+    @pytest.mark.parametrize("path", ["/logout", "/logout/"])
+    def test_logout_with_or_without_slash(self, as_user, employee, path):
+        assert as_user(employee).post(path).status_code == 200
+
+    def test_sign_in_path_with_slash_is_routed(self, api_client):
+        response = api_client.post("/oauth/google/", {}, format="json")
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_data")
+
+    @pytest.mark.parametrize("accept", ["application/vnd.peerly.v1", "application/vnd.peerly.v1+json"])
+    def test_schema_answers_the_vendor_type_as_json(self, accept):
+        response = APIClient().get("/api/schema", HTTP_ACCEPT=accept)
+        assert response.status_code == 200
+        assert response.json()["openapi"].startswith("3.")

@@ -21,6 +21,14 @@ RATE_LIMITED = {"error": {"code": "rate_limited", "message": "Too many requests;
 V1 = "application/vnd.peerly.v1"
 
 
+@pytest.fixture(autouse=True)
+def _one_window():
+    """Fixed windows reset the count at their edge: stop the clock so a slow machine cannot cross one
+    between the requests of a test (tests about the window travel on their own)."""
+    with time_machine.travel(time.time(), tick=False):
+        yield
+
+
 def sign_in(ip: str, **extra):
     return APIClient(HTTP_ACCEPT=V1).post("/oauth/google", {}, format="json", REMOTE_ADDR=ip, **extra)
 
@@ -185,8 +193,6 @@ class TestRateLimitFor:
         assert rate_limit_for(self.request("POST", None, key), SimpleNamespace()) == Limit(
             "api_keys", "key:7", "1000/m"
         )
-        custom = SimpleNamespace(pk=8, rate_limit="5/s")
-        assert rate_limit_for(self.request("GET", None, custom), SimpleNamespace()) == Limit("api_keys", "key:8", "5/s")
 
     def test_unknown_group_is_a_programming_error(self):
         with pytest.raises(ValueError, match="ratelimit_group"):

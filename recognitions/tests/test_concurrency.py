@@ -1,19 +1,23 @@
 """Races on real PostgreSQL connections: 20 threads, one balance of 5, no double spend, no 500."""
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import User
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from conftest import client_for
 from corevalues.tests.factories import CoreValueFactory
+from moderation.services import review_create
+from recognitions.errors import RecognitionHidden
 from recognitions.models import Hi5, QuotaRenewal, Recognition
 from recognitions.services import AlreadyHi5, InsufficientHi5Balance, hi5_give, hi5_quotas_renew, recognition_create
 from recognitions.tests.factories import NO_PASSWORD, RecognitionFactory
+from tests.concurrency import run_together as _run_together
 
 THREADS = 20
 
@@ -21,26 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(work: Callable[[int], object], threads: int = THREADS) -> list:
-    """Run work(0..threads-1) in real threads released at the same instant; each result or exception."""
-    barrier = threading.Barrier(threads)
-    results: list = [None] * threads
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    pool = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in pool)
-    return results
+    return _run_together(work, threads)
 
 
 def balance(user: User) -> int:
@@ -148,3 +133,95 @@ def test_concurrent_renewals_renew_once(organization, giver):
     assert len(renewed) == 1
     assert QuotaRenewal.objects.filter(organization=organization).count() == 1
     assert balance(giver) == 5
+
+
+# --- Hi5s against a concurrent hide ---------------------------------------------------------------
+
+
+@pytest.fixture
+def reviewer(organization):
+    return UserFactory(organization=organization, moderator=True, password=NO_PASSWORD)
+
+
+def test_a_stale_copy_takes_no_hi5_after_a_committed_hide(organization, giver, reviewer):
+    # given a Hi5 giver holding the recognition as it was before a moderator hid it
+    recognition = RecognitionFactory(organization=organization)
+    stale = Recognition.objects.get(pk=recognition.pk)
+    review_create(actor=reviewer, recognition=Recognition.objects.get(pk=recognition.pk), is_inappropriate=True)
+    assert stale.is_hidden is False
+
+    # when
+    with pytest.raises(RecognitionHidden):
+        hi5_give(actor=User.objects.get(pk=giver.pk), recognition=stale)
+
+    # then nothing was given, nothing spent
+    assert Hi5.objects.filter(recognition=recognition).count() == 0
+    assert balance(giver) == 5
+
+
+def test_a_hi5_waits_for_a_hide_in_progress_then_is_refused(organization, giver, reviewer):
+    # given a review hiding the recognition, not yet committed, and a giver who read it before
+    recognition = RecognitionFactory(organization=organization)
+    stale = Recognition.objects.get(pk=recognition.pk)
+    hidden = threading.Event()
+    outcome: dict = {}
+
+    def review() -> None:
+        try:
+            with transaction.atomic():
+                review_create(
+                    actor=reviewer, recognition=Recognition.objects.get(pk=recognition.pk), is_inappropriate=True
+                )
+                hidden.set()
+                time.sleep(0.5)  # the Hi5 below runs now, against the locked row
+        finally:
+            hidden.set()
+            connection.close()
+
+    def give() -> None:
+        hidden.wait(10)
+        try:
+            outcome["hi5"] = hi5_give(actor=User.objects.get(pk=giver.pk), recognition=stale)
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=review), threading.Thread(target=give)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # then the Hi5 waited for the hide and was refused
+    assert isinstance(outcome.get("error"), RecognitionHidden), outcome
+    assert Hi5.objects.filter(recognition=recognition).count() == 0
+    assert balance(giver) == 5
+
+
+def test_hi5s_racing_a_hide_never_land_after_it(organization, reviewer):
+    # given 10 givers and a recognition
+    recognition = RecognitionFactory(organization=organization)
+    givers = UserFactory.create_batch(
+        THREADS // 2, organization=organization, hi5_quota_balance=5, password=NO_PASSWORD
+    )
+    stale = Recognition.objects.get(pk=recognition.pk)
+
+    # when a review hides it while they give Hi5s, all from a copy read before
+    def act(index: int):
+        if index == 0:
+            review_create(actor=reviewer, recognition=Recognition.objects.get(pk=recognition.pk), is_inappropriate=True)
+            # Counted right after the hide committed: nothing may be added afterwards.
+            return Hi5.objects.filter(recognition=recognition).count()
+        return hi5_give(actor=User.objects.get(pk=givers[index - 1].pk), recognition=stale)
+
+    results = run_together(act, threads=len(givers) + 1)
+
+    # then every Hi5 committed before the hide; the others were refused, their balance intact
+    hi5s_at_hide, outcomes = results[0], results[1:]
+    assert isinstance(hi5s_at_hide, int), results
+    assert all(isinstance(result, Hi5 | RecognitionHidden) for result in outcomes), outcomes
+    given = [giver for giver, result in zip(givers, outcomes, strict=True) if isinstance(result, Hi5)]
+    assert Hi5.objects.filter(recognition=recognition).count() == hi5s_at_hide == len(given)
+    assert {giver.pk: balance(giver) for giver in givers} == {giver.pk: 4 if giver in given else 5 for giver in givers}
