@@ -93,3 +93,20 @@ def outsider(other_organization):
 def _fast_password_hashing(settings):
     """Factories give every user a password; the production hasher's cost only slows the tests down."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- The admin back office: two organisations with one of everything (accounts/tests/backoffice.py) ---
+
+
+@pytest.fixture
+def home(db):
+    from accounts.tests.backoffice import make_tenant
+
+    return make_tenant("Home")
+
+
+@pytest.fixture
+def away(db):
+    from accounts.tests.backoffice import make_tenant
+
+    return make_tenant("Away")

@@ -5,21 +5,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import Organization, User
-from accounts.tests.backoffice import admin_url, make_tenant
+from accounts.tests.backoffice import admin_url
 from accounts.tests.factories import UserFactory
 from corevalues.models import CoreValue
 from moderation.models import Report, ReportedRecognition, Review
 from recognitions.models import QuotaRenewal, Recognition
-
-
-@pytest.fixture
-def home(db):
-    return make_tenant("Home")
-
-
-@pytest.fixture
-def away(db):
-    return make_tenant("Away")
 
 
 def pages(tenant):

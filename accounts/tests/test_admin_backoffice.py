@@ -5,21 +5,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import Organization, OrganizationDomain, Role, User
-from accounts.tests.backoffice import admin_url, form_data, make_tenant
+from accounts.tests.backoffice import admin_url, form_data
 from accounts.tests.factories import UserFactory
 from peerly.api.exceptions import RuleViolation
 
 USERS = admin_url(User, "changelist")
-
-
-@pytest.fixture
-def home(db):
-    return make_tenant("Home")
-
-
-@pytest.fixture
-def away(db):
-    return make_tenant("Away")
 
 
 def user_ids(client, query: str = "") -> set[int]:

@@ -3,20 +3,10 @@
 import pytest
 
 from accounts.models import Organization
-from accounts.tests.backoffice import admin_url, make_tenant
+from accounts.tests.backoffice import admin_url
 from accounts.tests.factories import UserFactory
 from corevalues.models import CoreValue
 from moderation.tests.factories import CoreValueFactory
-
-
-@pytest.fixture
-def home(db):
-    return make_tenant("Home")
-
-
-@pytest.fixture
-def away(db):
-    return make_tenant("Away")
 
 
 def test_the_list_is_the_organisations_tree(client, home, away):

@@ -3,22 +3,12 @@
 import pytest
 from django.contrib.messages import get_messages
 
-from accounts.tests.backoffice import admin_url, make_tenant
+from accounts.tests.backoffice import admin_url
 from accounts.tests.factories import UserFactory
 from moderation.models import Report, ReportedRecognition, ReportStatus, Review
 from moderation.tests.factories import RecognitionFactory, ReportFactory
 
 QUEUE = admin_url(ReportedRecognition, "changelist")
-
-
-@pytest.fixture
-def home(db):
-    return make_tenant("Home")
-
-
-@pytest.fixture
-def away(db):
-    return make_tenant("Away")
 
 
 def queue_ids(client, query: str = "") -> list[int]:

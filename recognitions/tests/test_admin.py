@@ -1,19 +1,7 @@
 """Recognitions in the admin: read-only, with their Hi5s, scoped to the organisation."""
 
-import pytest
-
-from accounts.tests.backoffice import admin_url, make_tenant
+from accounts.tests.backoffice import admin_url
 from recognitions.models import Recognition
-
-
-@pytest.fixture
-def home(db):
-    return make_tenant("Home")
-
-
-@pytest.fixture
-def away(db):
-    return make_tenant("Away")
 
 
 def test_the_list_is_the_organisations_with_hi5_counts(client, home, away):
