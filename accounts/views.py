@@ -71,9 +71,7 @@ class UserViewSet(viewsets.GenericViewSet):
         params = UserListParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         queryset = selectors.user_list(actor=request.user, **params.validated_data)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(queryset, request)
-        return paginator.get_paginated_response(UserSerializer(page, many=True).data)
+        return LimitOffsetPagination.page_response(request, queryset, UserSerializer)
 
     @extend_schema(summary="A user of your organisation (admins)")
     def retrieve(self, request, pk: str):

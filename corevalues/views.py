@@ -43,9 +43,7 @@ class CoreValueViewSet(viewsets.GenericViewSet):
         params = CoreValueListParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         queryset = selectors.core_value_list(actor=request.user, **params.validated_data)
-        paginator = CoreValuePagination()
-        page = paginator.paginate_queryset(queryset, request)
-        return paginator.get_paginated_response(CoreValueSerializer(page, many=True).data)
+        return CoreValuePagination.page_response(request, queryset, CoreValueSerializer)
 
     @extend_schema(summary="A core value")
     def retrieve(self, request, pk: str):

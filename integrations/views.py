@@ -29,9 +29,9 @@ class ApiKeyViewSet(viewsets.GenericViewSet):
 
     @extend_schema(summary="Your organisation's API keys (never their secrets)")
     def list(self, request):
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(selectors.api_key_list(actor=request.user), request)
-        return paginator.get_paginated_response(ApiKeySerializer(page, many=True).data)
+        return LimitOffsetPagination.page_response(
+            request, selectors.api_key_list(actor=request.user), ApiKeySerializer
+        )
 
     @extend_schema(summary="One API key")
     def retrieve(self, request, pk: str):

@@ -64,6 +64,4 @@ class ReportListView(APIView):
         params = ReportListParamsSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         queryset = selectors.report_list(actor=request.user, **params.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, request)
-        return paginator.get_paginated_response(ReportSerializer(page, many=True).data)
+        return self.pagination_class.page_response(request, queryset, ReportSerializer)

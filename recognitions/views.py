@@ -40,9 +40,7 @@ class RecognitionViewSet(viewsets.GenericViewSet):
         params = RecognitionFeedParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         feed = selectors.recognition_feed(actor=request.user, **params.validated_data)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(feed, request)
-        return paginator.get_paginated_response(RecognitionSerializer(page, many=True).data)
+        return LimitOffsetPagination.page_response(request, feed, RecognitionSerializer)
 
     @extend_schema(summary="A recognition (a hidden one only for moderators and admins)")
     def retrieve(self, request, pk: str):
@@ -73,9 +71,9 @@ class RecognitionViewSet(viewsets.GenericViewSet):
     def hi5(self, request, pk: str):
         recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
         if request.method == "GET":
-            paginator = LimitOffsetPagination()
-            page = paginator.paginate_queryset(selectors.hi5_list(recognition=recognition), request)
-            return paginator.get_paginated_response(Hi5Serializer(page, many=True).data)
+            return LimitOffsetPagination.page_response(
+                request, selectors.hi5_list(recognition=recognition), Hi5Serializer
+            )
         serializer = Hi5CreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         hi5 = services.hi5_give(actor=request.user, recognition=recognition, **serializer.validated_data)

@@ -39,6 +39,13 @@ class LimitOffsetPagination:
         self.total = total
         return list(queryset[self.offset : self.offset + self.limit])
 
+    @classmethod
+    def page_response(cls, request, items: QuerySet | Sequence, serializer_class: type) -> Response:
+        """How a view answers a list: take the requested page, render its items, envelope them with meta."""
+        paginator = cls()
+        page = paginator.paginate_queryset(items, request)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
     def get_paginated_response(self, data: list[Any]) -> Response:
         response = Response({"data": data, "meta": {"total": self.total, "limit": self.limit, "offset": self.offset}})
         response.peerly_enveloped = True
