@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Organization, User
 from corevalues.models import CoreValue
+from peerly.api.db import violates
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData
 
 UNIQUE_TEXT_CONSTRAINT = "core_value_text_unique_in_org"
@@ -49,22 +50,10 @@ def _save(core_value: CoreValue) -> CoreValue:
         with transaction.atomic():
             core_value.save()
     except IntegrityError as exc:
-        if _is_duplicate_text(exc, core_value):
+        if violates(exc, UNIQUE_TEXT_CONSTRAINT):
             raise CoreValueExists() from None
         raise
     return core_value
-
-
-def _is_duplicate_text(exc: IntegrityError, core_value: CoreValue) -> bool:
-    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
-    if constraint is not None:
-        return constraint == UNIQUE_TEXT_CONSTRAINT
-    # Databases without constraint names in errors (SQLite in local demos): look.
-    return (
-        CoreValue.objects.filter(organization_id=core_value.organization_id, text__iexact=core_value.text)
-        .exclude(pk=core_value.pk)
-        .exists()
-    )
 
 
 @transaction.atomic

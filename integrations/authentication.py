@@ -47,9 +47,10 @@ class ApiKeyPrincipal:
 class ApiKeyAuthentication(BaseAuthentication):
     """`X-API-Key: pk_live_...` or `Authorization: Bearer pk_live_...`; other Bearer values are left to JWT.
 
-    Refuses (401 `invalid_token`) malformed, unknown, revoked and expired keys and a request carrying
-    both an X-API-Key and an Authorization header; refuses (403 `access_denied`) a view or method that
-    does not declare a scope the key holds (see integrations/scopes.py). Then counts the request in
+    Refuses (401 `invalid_token`) malformed, unknown, revoked and expired keys, an empty X-API-Key and a
+    request carrying both an X-API-Key and an Authorization header (present counts, empty or not);
+    refuses (403 `access_denied`) a view or method that does not declare a scope the key holds (see
+    integrations/scopes.py). Then counts the request in
     the key's usage (refused requests are not counted there).
     """
 
@@ -78,12 +79,15 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     @staticmethod
     def _presented_key(request) -> str | None:
-        header_key = request.META.get("HTTP_X_API_KEY", "").strip()
-        authorization = request.META.get("HTTP_AUTHORIZATION", "").strip()
-        if header_key and authorization:
+        # A header that is present is a credential, empty or not: an empty one is invalid, not absent.
+        if "HTTP_X_API_KEY" in request.META and "HTTP_AUTHORIZATION" in request.META:
             raise InvalidToken("Send either X-API-Key or Authorization, not both")
-        if header_key:
+        if "HTTP_X_API_KEY" in request.META:
+            header_key = request.META["HTTP_X_API_KEY"].strip()
+            if not header_key:
+                raise InvalidToken("The X-API-Key header is empty")
             return header_key
+        authorization = request.META.get("HTTP_AUTHORIZATION", "").strip()
         scheme, _, credential = authorization.partition(" ")
         credential = credential.strip()
         if scheme.lower() == "bearer" and looks_like_api_key(credential):

@@ -12,7 +12,7 @@ class ApiKeyScope(models.TextChoices):
 
 
 def validate_scopes(value) -> None:
-    """A non-empty list of distinct known scopes (a JSON list, so it works on PostgreSQL and SQLite alike)."""
+    """A non-empty list of distinct known scopes (stored as a JSON list)."""
     if not isinstance(value, list) or not value:
         raise ValidationError("Choose at least one scope.")
     unknown = [scope for scope in value if scope not in ApiKeyScope.values]

@@ -1,7 +1,8 @@
 """Peerly settings, read from the environment.
 
 Every variable is documented in the README's configuration table. Local runs
-need none of them (SQLite, debug on, a development secret); production sets
+need only DATABASE_URL (./scripts/run and ./scripts/test start a PostgreSQL
+server and set it; debug on, a development secret); production sets
 DJANGO_DEBUG=false and must then provide DJANGO_SECRET_KEY, or startup fails.
 """
 
@@ -120,14 +121,26 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite for a zero-setup demo, PostgreSQL (DATABASE_URL) for real use and the tests.
+# Database: PostgreSQL only (triggers keep the feed counters, partial and operator-class indexes, lock
+# timeouts and constraint names in errors are relied on). ./scripts/run and ./scripts/test start a server.
+POSTGRESQL_HOWTO = (
+    "Peerly runs on PostgreSQL only. Use ./scripts/run (starts a local server in .pgdata/) or ./scripts/test "
+    "(a throwaway one), or set DATABASE_URL=postgres://user:password@host:5432/peerly yourself."
+)
+_database_url = env_str("DATABASE_URL")
+if _database_url is None:
+    raise ImproperlyConfigured(f"DATABASE_URL is not set. {POSTGRESQL_HOWTO}")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        _database_url,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL names {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, not PostgreSQL. {POSTGRESQL_HOWTO}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set (shared by every process), else per-process memory.
@@ -149,7 +162,7 @@ PEERLY_TRUSTED_PROXY_COUNT = env_int("PEERLY_TRUSTED_PROXY_COUNT", 1)
 RATELIMIT_FAIL_OPEN = True
 # django-ratelimit's checks know only memcached and django-redis: Django's own RedisCache (atomic add and
 # incr) draws W001, and LocMem draws E003 (not shared). Without REDIS_URL limits are deliberately per
-# process, and peerly.apps.PeerlyConfig logs a warning saying so at startup.
+# process, and peerly.startup logs a warning saying so when a server starts with debug off.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] if REDIS_URL else ["django_ratelimit.W001", "django_ratelimit.E003"]
 
 AUTH_USER_MODEL = "accounts.User"

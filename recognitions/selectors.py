@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -85,7 +84,7 @@ class RecognitionFeed:
 
     The total is exact. Without a giver or receiver filter it is the sum of the per-(organisation, core
     value) counters the database keeps up to date (`RecognitionCounter`); with one, those indexes hold few
-    rows per person and a count is cheap. On SQLite (local demos) it always counts.
+    rows per person and a count is cheap.
     """
 
     visible: QuerySet[Recognition]
@@ -94,7 +93,7 @@ class RecognitionFeed:
     counters_apply: bool
 
     def count(self) -> int:
-        if not (self.counters_apply and connection.vendor == "postgresql"):
+        if not self.counters_apply:
             return self.visible.count()
         counters = RecognitionCounter.objects.all()
         if self.organization_id is not None:

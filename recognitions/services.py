@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from corevalues.models import CoreValue
+from peerly.api.db import violates
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, PeerlyError, RuleViolation
 from recognitions.errors import OwnRecognition, RecognitionHidden
 from recognitions.models import Hi5, QuotaRenewal, Recognition, RecognitionCounter
@@ -127,19 +128,11 @@ def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5
                 raise InsufficientHi5Balance()
             hi5 = Hi5.objects.create(recognition=recognition, given_by=actor, comment=comment)
     except IntegrityError as exc:
-        if _is_duplicate_hi5(exc, recognition=recognition, actor=actor):
+        if violates(exc, HI5_UNIQUE_CONSTRAINT):
             raise AlreadyHi5() from None
         raise
     actor.hi5_quota_balance = max(actor.hi5_quota_balance - 1, 0)
     return hi5
-
-
-def _is_duplicate_hi5(exc: IntegrityError, *, recognition: Recognition, actor: User) -> bool:
-    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
-    if constraint is not None:
-        return constraint == HI5_UNIQUE_CONSTRAINT
-    # Databases without constraint names in errors (SQLite in local demos): look.
-    return Hi5.objects.filter(recognition=recognition, given_by=actor).exists()
 
 
 # --- Feed counters -------------------------------------------------------------
@@ -153,9 +146,8 @@ def recognition_counters_rebuild() -> int:
     Returns the number of counters written.
     """
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("LOCK TABLE recognitions_recognition IN SHARE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE recognitions_recognition IN SHARE MODE")
         RecognitionCounter.objects.all().delete()
         counts = (
             Recognition.objects.filter(is_hidden=False)

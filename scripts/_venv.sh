@@ -11,7 +11,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.requirements-$(basename "$REQS").sha"
 want="$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+dev_stamp="$VENV/.requirements-requirements-dev.txt.sha"  # requirements-dev.txt includes requirements.txt
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] && [ "$(cat "$dev_stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing $(basename "$REQS")"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/$REQS"

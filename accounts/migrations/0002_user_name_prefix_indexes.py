@@ -5,20 +5,8 @@ import django.db.models.functions.text
 from django.db import migrations, models
 
 
-class AddIndexOnPostgreSQL(migrations.AddIndex):
-    """An index with an operator class: PostgreSQL only (the SQLite demo database has neither)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-def name_prefix_index(field: str, name: str) -> AddIndexOnPostgreSQL:
-    return AddIndexOnPostgreSQL(
+def name_prefix_index(field: str, name: str) -> migrations.AddIndex:
+    return migrations.AddIndex(
         model_name="user",
         index=models.Index(
             models.F("organization"),

@@ -148,9 +148,6 @@ def _bounded_lock_wait():
 
     Only around the claim: the view's own statements keep the server's lock timeout.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
     milliseconds = max(1, int(settings.PEERLY_IDEMPOTENCY_WAIT_SECONDS * 1000))  # 0 would mean "forever"
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{milliseconds}ms"])

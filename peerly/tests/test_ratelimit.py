@@ -1,7 +1,11 @@
 """Rate limits: groups, keys, the 429 envelope with Retry-After, the proxy header, the API-key hook."""
 
 import logging
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -12,13 +16,14 @@ from django_ratelimit.core import _get_window
 from rest_framework.test import APIClient
 
 from peerly.api.ratelimit import Limit, client_ip, rate_limit_for
-from peerly.apps import PeerlyConfig
 from peerly.settings import env_rate
+from peerly.startup import warn_about_configuration
 
 pytestmark = pytest.mark.django_db
 
 RATE_LIMITED = {"error": {"code": "rate_limited", "message": "Too many requests; slow down"}}
 V1 = "application/vnd.peerly.v1"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -222,17 +227,48 @@ class TestConfiguration:
         with pytest.raises(ImproperlyConfigured, match="PEERLY_RATE_LIMIT_TEST"):
             env_rate("PEERLY_RATE_LIMIT_TEST", "1/m")
 
-    def test_startup_warns_when_limits_are_per_process(self, settings, caplog):
+    def test_startup_warns_once_when_limits_are_per_process(self, settings, caplog):
+        settings.DEBUG = False
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        warn_about_configuration.cache_clear()
         with caplog.at_level(logging.WARNING, logger="peerly"):
-            PeerlyConfig.ready(SimpleNamespace())
+            warn_about_configuration()
+            warn_about_configuration()
+        warn_about_configuration.cache_clear()
         assert [r.event for r in caplog.records] == ["rate_limits_per_process"]
         assert "REDIS_URL is not set" in caplog.records[0].getMessage()
 
     def test_no_warning_with_redis(self, settings, caplog):
+        settings.DEBUG = False
         settings.CACHES = {
             "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}
         }
+        warn_about_configuration.cache_clear()
         with caplog.at_level(logging.WARNING, logger="peerly"):
-            PeerlyConfig.ready(SimpleNamespace())
+            warn_about_configuration()
+        warn_about_configuration.cache_clear()
         assert caplog.records == []
+
+    def test_no_warning_in_a_debug_run(self, settings, caplog):
+        settings.DEBUG = True
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        warn_about_configuration.cache_clear()
+        with caplog.at_level(logging.WARNING, logger="peerly"):
+            warn_about_configuration()
+        warn_about_configuration.cache_clear()
+        assert caplog.records == []
+
+    @pytest.mark.parametrize(
+        ("code", "warns"),
+        [
+            ("import peerly.wsgi", True),
+            ("import peerly.asgi", True),
+            ("import django; django.setup()", False),  # what every manage.py command does
+        ],
+    )
+    def test_only_a_server_loading_the_application_warns(self, code, warns):
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        env.update(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="s" * 50, DJANGO_SETTINGS_MODULE="peerly.settings")
+        result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert ("REDIS_URL is not set" in result.stderr + result.stdout) is warns

@@ -62,17 +62,6 @@ DROP FUNCTION IF EXISTS recognitions_counter_change();
 """
 
 
-def create_triggers(apps, schema_editor):
-    # PostgreSQL only: on SQLite (local demos) the feed counts its rows instead.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGERS_SQL, params=None)
-
-
-def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRIGGERS_SQL, params=None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -94,5 +83,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('organization', 'core_value'), name='recognition_counter_unique')],
             },
         ),
-        migrations.RunPython(create_triggers, drop_triggers),
+        migrations.RunSQL(TRIGGERS_SQL, DROP_TRIGGERS_SQL),
     ]
