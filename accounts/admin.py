@@ -62,9 +62,9 @@ class UserStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "active":
-            return queryset.filter(soft_delete_at__isnull=True)
+            return queryset.active()
         if self.value() == "deleted":
-            return queryset.filter(soft_delete_at__isnull=False)
+            return queryset.deleted()
         return queryset
 
 

@@ -71,7 +71,16 @@ class OrganizationDomain(models.Model):
         super().save(*args, **kwargs)
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def active(self) -> "UserQuerySet":
+        """Members who are not soft-deleted: they can sign in and be recognised."""
+        return self.filter(soft_delete_at__isnull=True)
+
+    def deleted(self) -> "UserQuerySet":
+        return self.filter(soft_delete_at__isnull=False)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields):

@@ -18,7 +18,7 @@ def user_list(*, actor: User, starts_with: str = "", org_id: int | None = None) 
     """Active members, optionally by name prefix (first, last or display name, case-insensitive)."""
     if org_id is not None and not actor.is_super_admin:
         raise AccessDenied("Only a super admin may list another organisation's users")
-    queryset = users_visible_to(actor).filter(soft_delete_at__isnull=True)
+    queryset = users_visible_to(actor).active()
     if org_id is not None:
         queryset = queryset.filter(organization_id=org_id)
     elif not actor.is_super_admin or actor.organization_id is not None:

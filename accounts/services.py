@@ -5,6 +5,14 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.errors import (
+    AlreadyDeleted,
+    CannotChangeOwnRole,
+    CannotDeleteSelf,
+    DomainTaken,
+    NotDeleted,
+    OrganizationRequired,
+)
 from accounts.google import GoogleProfile, google_profile_from_access_token, google_profile_from_id_token
 from accounts.models import (
     ADMIN_ROLES,
@@ -16,37 +24,7 @@ from accounts.models import (
     User,
 )
 from accounts.tokens import IssuedToken, token_encode
-from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, InvalidToken, RuleViolation
-
-
-class CannotChangeOwnRole(RuleViolation):
-    code = "cannot_change_own_role"
-    message = "You cannot change your own role"
-
-
-class CannotDeleteSelf(RuleViolation):
-    code = "cannot_delete_self"
-    message = "You cannot delete your own account"
-
-
-class OrganizationRequired(RuleViolation):
-    code = "organization_required"
-    message = "Only a super admin may belong to no organisation: give the user an organisation first"
-
-
-class AlreadyDeleted(Conflict):
-    code = "already_deleted"
-    message = "This user is already deleted"
-
-
-class NotDeleted(Conflict):
-    code = "not_deleted"
-    message = "This user is not deleted"
-
-
-class DomainTaken(Conflict):
-    code = "domain_taken"
-    message = "This email domain belongs to another organisation"
+from peerly.api.exceptions import AccessDenied, InvalidData, InvalidToken
 
 
 def email_domain(email: str) -> str:

@@ -24,7 +24,6 @@ ID_PATTERN = r"[0-9]{1,18}"
 class GoogleSignInView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    error_statuses = ("401", "503")
     ratelimit_group = "signin"  # counted per client IP: nobody is signed in yet
 
     @extend_schema(
@@ -54,8 +53,6 @@ class UserViewSet(viewsets.GenericViewSet):
     serializer_class = UserSerializer
     lookup_value_regex = ID_PATTERN
     permission_classes = [IsOrgAdmin]
-    # already_deleted (409); cannot_change_own_role / cannot_delete_self (422)
-    error_statuses = {"update": ("409", "422"), "destroy": ("409", "422")}
     # Integrations: what an API key may call here, and with which scope (see integrations/scopes.py).
     api_key_scopes = {"list": "users:read", "retrieve": "users:read"}
 

@@ -3,19 +3,15 @@
 from django.db import IntegrityError, transaction
 
 from accounts.models import Organization, User
+from corevalues.errors import CoreValueExists
 from corevalues.models import CoreValue
 from peerly.api.db import violates
-from peerly.api.exceptions import AccessDenied, Conflict, InvalidData
+from peerly.api.exceptions import AccessDenied, InvalidData, UnknownReference
 
 UNIQUE_TEXT_CONSTRAINT = "core_value_text_unique_in_org"
 
 # Sentinel for "leave this field as it is" on update (None means "clear it").
 UNCHANGED = object()
-
-
-class CoreValueExists(Conflict):
-    code = "core_value_exists"
-    message = "A core value with this text already exists in the organisation"
 
 
 def _organization_for_write(*, actor: User, org_id: int | None) -> Organization:
@@ -25,7 +21,7 @@ def _organization_for_write(*, actor: User, org_id: int | None) -> Organization:
             raise AccessDenied("Only a super admin may write another organisation's core values")
         organization = Organization.objects.filter(pk=org_id).first()
         if organization is None:
-            raise InvalidData(fields={"org_id": "Unknown organisation"})
+            raise UnknownReference(fields={"org_id": "Unknown organisation"})
         return organization
     if actor.organization is None:
         raise InvalidData(fields={"org_id": "Required for a super admin who belongs to no organisation"})
@@ -37,7 +33,7 @@ def _parent_lock(*, organization_id: int, parent_id: int, child: CoreValue | Non
     parent = CoreValue.objects.select_for_update().filter(pk=parent_id, organization_id=organization_id).first()
     # Another organisation's id reads exactly like an unknown one.
     if parent is None:
-        raise InvalidData(fields={"parent_core_value_id": "Unknown core value"})
+        raise UnknownReference(fields={"parent_core_value_id": "Unknown core value"})
     if parent.parent_id is not None:
         raise InvalidData(fields={"parent_core_value_id": "The parent must be a top-level core value"})
     if child is not None and parent.pk == child.pk:

@@ -29,10 +29,6 @@ class CoreValueViewSet(viewsets.GenericViewSet):
     # API keys may read core values, never write them (see integrations/scopes.py).
     api_key_scopes = {"list": "core_values:read", "retrieve": "core_values:read"}
 
-    @property
-    def error_statuses(self) -> tuple[str, ...]:
-        return ("409",) if self.action in ("create", "update") else ()
-
     def get_permissions(self):
         if self.action in ("list", "retrieve"):
             return [IsActiveMember()]

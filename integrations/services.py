@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Organization, Role, User
+from integrations.errors import AlreadyRevoked, SyncConflict
 from integrations.keys import key_generate, key_hash, key_lookup_prefix
 from integrations.models import ApiKey, ApiKeyUsage, validate_scopes
 from peerly.api.exceptions import AccessDenied, Conflict, InvalidData
@@ -18,16 +19,6 @@ from peerly.api.exceptions import AccessDenied, Conflict, InvalidData
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # One INSERT or UPDATE per this many users, far below PostgreSQL's 65,535 bind parameters per query.
 SYNC_CHUNK_SIZE = 1000
-
-
-class AlreadyRevoked(Conflict):
-    code = "already_revoked"
-    message = "This API key is already revoked"
-
-
-class SyncConflict(Conflict):
-    code = "sync_conflict"
-    message = "Users changed while the batch was applied; nothing was written, send the batch again"
 
 
 # --- API keys ----------------------------------------------------------------
@@ -277,7 +268,8 @@ def users_sync(
 
         if deactivate_missing:
             missing = (
-                User.objects.filter(organization=organization, soft_delete_at__isnull=True)
+                User.objects.active()
+                .filter(organization=organization)
                 .exclude(role_id=Role.SUPER_ADMIN)
                 .exclude(pk__in=[user.pk for user in existing.values()])
             )

@@ -25,7 +25,6 @@ class ApiKeyViewSet(viewsets.GenericViewSet):
     serializer_class = ApiKeySerializer
     permission_classes = [IsOrgAdmin]
     lookup_value_regex = ID_PATTERN
-    error_statuses = ("404",)
 
     @extend_schema(summary="Your organisation's API keys (never their secrets)")
     def list(self, request):
@@ -69,7 +68,6 @@ class UserSyncView(APIView):
     permission_classes = [IsOrgAdmin]
     # A batch of 1,000 employees is larger than the body limit of every other endpoint.
     parser_classes = [SyncBatchJSONParser]
-    error_statuses = ("409",)
 
     def get_permissions(self):
         # An API key's scope was checked by ApiKeyAuthentication; people must be organisation admins.

@@ -4,15 +4,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from moderation.errors import AlreadyReported
 from moderation.models import Report, ReportStatus, Review
-from peerly.api.exceptions import AccessDenied, Conflict, NotFound
+from peerly.api.exceptions import AccessDenied, NotFound
 from recognitions.errors import OwnRecognition, RecognitionHidden
 from recognitions.models import Recognition
-
-
-class AlreadyReported(Conflict):
-    code = "already_reported"
-    message = "You have already reported this recognition"
 
 
 def _ensure_same_organization(*, actor: User, recognition: Recognition) -> None:

@@ -16,8 +16,6 @@ from peerly.api.pagination import LimitOffsetPagination
 
 
 class ReportCreateView(APIView):
-    error_statuses = ("404", "409", "422")
-
     @extend_schema(
         request=ReportCreateSerializer,
         responses={201: ReportSerializer},
@@ -34,7 +32,6 @@ class ReportCreateView(APIView):
 
 class ReviewCreateView(APIView):
     permission_classes = [CanModerate]
-    error_statuses = ("404", "422")
 
     @extend_schema(
         request=ReviewCreateSerializer,

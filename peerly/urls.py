@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
-from peerly.api.views import HealthView
+from peerly.api.views import HealthView, SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Paths exactly as the contract, a trailing slash tolerated, never a redirect.
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
-    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
     path("", include("corevalues.urls")),

@@ -3,6 +3,12 @@ from django.db import models
 from django.utils import timezone
 
 
+class RecognitionQuerySet(models.QuerySet):
+    def visible(self) -> "RecognitionQuerySet":
+        """Not hidden by a moderator's review: in feeds and counts, and open to Hi5s."""
+        return self.filter(is_hidden=False)
+
+
 class Recognition(models.Model):
     """One colleague recognising another for living a core value."""
 
@@ -16,6 +22,8 @@ class Recognition(models.Model):
     given_at = models.DateTimeField(default=timezone.now)
     # Set by a moderator's review: hidden recognitions leave feeds and counts and take no Hi5.
     is_hidden = models.BooleanField(default=False)
+
+    objects = RecognitionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-given_at", "-id"]

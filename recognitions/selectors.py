@@ -133,7 +133,7 @@ def recognition_feed(
     Filters on `organization_id` and `is_hidden = false` and orders by (given_at, id) descending, exactly the
     partial indexes' definition, so PostgreSQL can walk an index and stop after the page.
     """
-    queryset = recognitions_visible_to(actor).filter(is_hidden=False)
+    queryset = recognitions_visible_to(actor).visible()
     if given_by:
         queryset = queryset.filter(given_by_id__in=given_by)
     if given_for:
@@ -152,7 +152,7 @@ def recognition_get(*, actor: User, recognition_id: int) -> Recognition:
     """One recognition; a hidden one exists only for those who moderate (404 for everybody else)."""
     queryset = recognitions_visible_to(actor)
     if not actor.can_moderate:
-        queryset = queryset.filter(is_hidden=False)
+        queryset = queryset.visible()
     recognition = _with_feed_columns(queryset).filter(pk=recognition_id).first()
     if recognition is None:
         raise NotFound("Recognition not found")

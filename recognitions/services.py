@@ -18,35 +18,21 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from corevalues.models import CoreValue
 from peerly.api.db import violates
-from peerly.api.exceptions import AccessDenied, Conflict, InvalidData, PeerlyError, RuleViolation
-from recognitions.errors import OwnRecognition, RecognitionHidden
+from peerly.api.exceptions import AccessDenied, UnknownReference
+from recognitions.errors import (
+    AlreadyHi5,
+    InsufficientHi5Balance,
+    OwnRecognition,
+    ReceiverInactive,
+    RecognitionHidden,
+    SelfRecognition,
+)
 from recognitions.models import Hi5, QuotaRenewal, Recognition, RecognitionCounter
 from recognitions.quota import quota_period_start
 
 logger = logging.getLogger(__name__)
 
 HI5_UNIQUE_CONSTRAINT = "hi5_once_per_user"
-
-
-class InsufficientHi5Balance(PeerlyError):
-    status_code = 400
-    code = "insufficient_hi5_balance"
-    message = "Hi5 quota balance is insufficient for this action"
-
-
-class SelfRecognition(RuleViolation):
-    code = "self_recognition"
-    message = "You cannot recognise yourself"
-
-
-class ReceiverInactive(RuleViolation):
-    code = "receiver_inactive"
-    message = "This colleague's account is deleted"
-
-
-class AlreadyHi5(Conflict):
-    code = "already_hi5"
-    message = "You already gave a Hi5 to this recognition"
 
 
 def _hi5_take_one(*, user: User) -> bool:
@@ -73,7 +59,7 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
     if core_value is None:
         unknown["core_value_id"] = "Unknown core value"
     if unknown:
-        raise InvalidData(fields=unknown)
+        raise UnknownReference(fields=unknown)
     if not receiver.is_active:
         raise ReceiverInactive()
     # No savepoint needed (one query fewer): at balance 0 the UPDATE changes nothing and the block ends
@@ -114,7 +100,7 @@ def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5
             # duplicate waits on that lock, then fails on the unique index below, and the rollback returns
             # its spend. Locking before the insert matters: the insert's foreign-key check share-locks the
             # row, and two givers upgrading share locks would deadlock.
-            visible = Exists(Recognition.objects.select_for_update().filter(pk=recognition.pk, is_hidden=False))
+            visible = Exists(Recognition.objects.select_for_update().visible().filter(pk=recognition.pk))
             spent = User.objects.filter(visible, pk=actor.pk, hi5_quota_balance__gt=0).update(
                 hi5_quota_balance=F("hi5_quota_balance") - 1
             )
@@ -150,7 +136,7 @@ def recognition_counters_rebuild() -> int:
             cursor.execute("LOCK TABLE recognitions_recognition IN SHARE MODE")
         RecognitionCounter.objects.all().delete()
         counts = (
-            Recognition.objects.filter(is_hidden=False)
+            Recognition.objects.visible()
             .order_by()
             .values("organization_id", "core_value_id")
             .annotate(visible=Count("*"))
@@ -205,7 +191,7 @@ def hi5_quotas_renew(*, now: datetime | None = None, dry_run: bool = False) -> l
         if (organization.pk, period_start) in done:
             outcomes.append(QuotaRenewalOutcome(organization, period_start, renewed=False, reason="already renewed"))
             continue
-        active = User.objects.filter(organization=organization, soft_delete_at__isnull=True)
+        active = User.objects.active().filter(organization=organization)
         if dry_run:
             outcomes.append(QuotaRenewalOutcome(organization, period_start, renewed=True, users_renewed=active.count()))
             continue

@@ -24,12 +24,6 @@ class RecognitionViewSet(viewsets.GenericViewSet):
     # API keys may read the feed; giving recognitions and Hi5s stays a person's act (see integrations/scopes.py).
     api_key_scopes = {"list": "recognitions:read", "retrieve": "recognitions:read"}
 
-    @property
-    def error_statuses(self) -> tuple[str, ...]:
-        if self.action == "hi5" and getattr(self.request, "method", None) == "POST":
-            return ("409", "422")
-        return ("422",) if self.action == "create" else ()
-
     @extend_schema(
         parameters=[RecognitionFeedParamsSerializer],
         summary="The recognitions feed, newest first",

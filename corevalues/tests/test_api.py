@@ -160,7 +160,8 @@ class TestCreate:
         payload = {"text": "T", "description": "D", "parent_core_value_id": parent_id}
         response = as_user(org_admin).post("/core_values", payload, format="json")
         assert response.status_code == 400
-        assert error(response)["fields"] == {"parent_core_value_id": "Unknown core value"}
+        assert error(response)["code"] == "unknown_reference"
+        assert set(error(response)["fields"]) == {"parent_core_value_id"}
         assert not CoreValue.objects.filter(text="T").exists()
 
     def test_org_id_is_for_super_admins(self, as_user, org_admin, other_organization):
@@ -238,7 +239,8 @@ class TestUpdate:
         payload = {"text": "T", "description": "D", "parent_core_value_id": foreign.pk}
         response = as_user(org_admin).put(f"/core_values/{value.pk}", payload, format="json")
         assert response.status_code == 400
-        assert error(response)["fields"] == {"parent_core_value_id": "Unknown core value"}
+        assert error(response)["code"] == "unknown_reference"
+        assert set(error(response)["fields"]) == {"parent_core_value_id"}
 
     def test_duplicate_text_is_409(self, as_user, org_admin, organization):
         CoreValueFactory(organization=organization, text="Taken")

@@ -7,9 +7,10 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from integrations import services
+from integrations.errors import AlreadyRevoked
 from integrations.keys import key_hash
 from integrations.models import ApiKey
-from integrations.services import AlreadyRevoked, api_key_usage_record
+from integrations.services import api_key_usage_record
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,23 @@ from rest_framework.response import Response
 logger = logging.getLogger("peerly.errors")
 
 
+# The generic HTTP errors, one code and message per status, answered alike by the exception handler
+# (DRF views) and peerly.api.middleware (Django's own 404/405/500, and what never reaches a view).
+GENERIC_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("invalid_data", "Bad request"),
+    401: ("invalid_token", "Unauthorized user"),
+    403: ("access_denied", "Permission required"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Cannot answer in the requested media type"),
+    411: ("length_required", "Send the request body with a Content-Length header"),
+    413: ("payload_too_large", "The request body is too large"),
+    415: ("unsupported_media_type", "Send the body as application/json"),
+    429: ("rate_limited", "Too many requests; slow down"),
+    500: ("internal_error", "Internal server error"),
+}
+
+
 class PeerlyError(Exception):
     """Base of every error a service raises on purpose."""
 
@@ -34,22 +51,26 @@ class InvalidData(PeerlyError):
     message = "Please provide valid data"
 
 
+class UnknownReference(InvalidData):
+    """An id in the request names nothing the caller's organisation has (another organisation's reads the same)."""
+
+    code = "unknown_reference"
+    message = "The request refers to something that does not exist"
+
+
 class InvalidToken(PeerlyError):
     status_code = 401
-    code = "invalid_token"
-    message = "Unauthorized user"
+    code, message = GENERIC_ERRORS[401]
 
 
 class AccessDenied(PeerlyError):
     status_code = 403
-    code = "access_denied"
-    message = "Permission required"
+    code, message = GENERIC_ERRORS[403]
 
 
 class NotFound(PeerlyError):
     status_code = 404
-    code = "not_found"
-    message = "Not found"
+    code, message = GENERIC_ERRORS[404]
 
 
 class Conflict(PeerlyError):
@@ -74,25 +95,23 @@ class ServiceUnavailable(PeerlyError):
 
 class RateLimited(PeerlyError):
     status_code = 429
-    code = "rate_limited"
-    message = "Too many requests; slow down"
+    code, message = GENERIC_ERRORS[429]
 
     def __init__(self, message: str | None = None, *, retry_after: int = 60):
         super().__init__(message)
         self.retry_after = retry_after
 
 
-# DRF's own exceptions, mapped to our codes.
-_DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
-    drf.ParseError: ("invalid_data", "Malformed request body"),
-    drf.AuthenticationFailed: ("invalid_token", "Unauthorized user"),
-    drf.NotAuthenticated: ("invalid_token", "Unauthorized user"),
-    drf.PermissionDenied: ("access_denied", "Permission required"),
-    drf.NotFound: ("not_found", "Not found"),
-    drf.MethodNotAllowed: ("method_not_allowed", "Method not allowed"),
-    drf.NotAcceptable: ("not_acceptable", "Cannot answer in the requested media type"),
-    drf.UnsupportedMediaType: ("unsupported_media_type", "Send the body as application/json"),
-    drf.Throttled: ("rate_limited", "Too many requests; slow down"),
+# DRF's own exceptions, mapped to the generic errors by status (a malformed body says so).
+_DRF_STATUSES: dict[type[drf.APIException], int] = {
+    drf.AuthenticationFailed: 401,
+    drf.NotAuthenticated: 401,
+    drf.PermissionDenied: 403,
+    drf.NotFound: 404,
+    drf.MethodNotAllowed: 405,
+    drf.NotAcceptable: 406,
+    drf.UnsupportedMediaType: 415,
+    drf.Throttled: 429,
 }
 
 
@@ -142,21 +161,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         body = error_body("invalid_data", "Please provide valid data", flatten_validation_errors(exc.detail))
     elif isinstance(exc, drf.APIException):
         status = exc.status_code
-        code, message = next(
-            (pair for klass, pair in _DRF_CODES.items() if isinstance(exc, klass)),
-            (str(exc.default_code), str(exc.detail)),
-        )
+        generic = next((status for klass, status in _DRF_STATUSES.items() if isinstance(exc, klass)), None)
+        if isinstance(exc, drf.ParseError):
+            code, message = "invalid_data", "Malformed request body"
+        elif generic is not None:
+            code, message = GENERIC_ERRORS[generic]
+        else:
+            code, message = str(exc.default_code), str(exc.detail)
         if isinstance(exc, drf.NotAcceptable) and getattr(exc, "peerly_code", None):
             code, message = exc.peerly_code, str(exc.detail)
         body = error_body(code, message)
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))
     elif isinstance(exc, Http404):
-        status, body = 404, error_body("not_found", "Not found")
+        status, body = 404, error_body(*GENERIC_ERRORS[404])
     elif isinstance(exc, DjangoPermissionDenied):
-        status, body = 403, error_body("access_denied", "Permission required")
+        status, body = 403, error_body(*GENERIC_ERRORS[403])
     elif isinstance(exc, RequestDataTooBig):
-        status, body = 413, error_body("payload_too_large", "The request body is too large")
+        status, body = 413, error_body(*GENERIC_ERRORS[413])
     else:
         request = context.get("request")
         logger.exception(
@@ -164,7 +186,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             getattr(request, "method", "?"),
             getattr(request, "path", "?"),
         )
-        status, body = 500, error_body("internal_error", "Internal server error")
+        status, body = 500, error_body(*GENERIC_ERRORS[500])
     set_rollback()
     response = Response(body, status=status, headers=headers)
     response.peerly_enveloped = True

@@ -5,7 +5,7 @@ import uuid
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from peerly.api.exceptions import error_body
+from peerly.api.exceptions import GENERIC_ERRORS, error_body
 from peerly.api.logging import request_id_var
 
 access_logger = logging.getLogger("peerly.access")
@@ -17,16 +17,6 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 # Paths served as HTML (the admin and the Swagger UI) keep Django's own error pages.
 HTML_PREFIXES = ("/admin/", "/api/docs", "/static/")
-
-_GENERIC_ERRORS = {
-    400: ("invalid_data", "Bad request"),
-    403: ("access_denied", "Permission required"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    406: ("not_acceptable", "Cannot answer in the requested media type"),
-    413: ("payload_too_large", "The request body is too large"),
-    500: ("internal_error", "Internal server error"),
-}
 
 
 class RequestIdMiddleware:
@@ -80,9 +70,7 @@ class RequireContentLengthMiddleware:
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         has_length = bool(request.META.get("CONTENT_LENGTH"))
         if chunked and not has_length and request.method in BODY_METHODS and not request.path.startswith(HTML_PREFIXES):
-            return JsonResponse(
-                error_body("length_required", "Send the request body with a Content-Length header"), status=411
-            )
+            return JsonResponse(error_body(*GENERIC_ERRORS[411]), status=411)
         return self.get_response(request)
 
 
@@ -98,11 +86,11 @@ class JsonErrorMiddleware:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
-        code, message = _GENERIC_ERRORS.get(response.status_code, ("error", response.reason_phrase))
+        code, message = GENERIC_ERRORS.get(response.status_code, ("error", response.reason_phrase))
         return JsonResponse(error_body(code, message), status=response.status_code)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if request.path.startswith(HTML_PREFIXES):
             return None
         error_logger.exception("Unhandled error in %s %s", request.method, request.path)
-        return JsonResponse(error_body("internal_error", "Internal server error"), status=500)
+        return JsonResponse(error_body(*GENERIC_ERRORS[500]), status=500)

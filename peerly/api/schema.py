@@ -9,6 +9,7 @@ from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from peerly.api.raises import errors_raised_by
 from peerly.api.serializers import HTTP_URL_PATTERN, HttpUrlField
 
 VENDOR_MEDIA_TYPE = "application/vnd.peerly.v1+json"
@@ -53,8 +54,8 @@ _ERROR_DESCRIPTIONS = {
 class EnvelopeAutoSchema(AutoSchema):
     """Wraps success bodies in {"data": ...} and declares the errors every endpoint can answer.
 
-    A view lists extra error statuses in `error_statuses` (for example ("404", "409", "422")), or a
-    viewset per action (`{"update": ("409", "422")}`).
+    The errors an operation answers come from its shape (a body, a list, authentication, an id in the
+    path) and from what its handler's services and selectors raise (peerly/api/raises.py): views list none.
     """
 
     def map_renderers(self, attribute):
@@ -111,11 +112,21 @@ class EnvelopeAutoSchema(AutoSchema):
             content["schema"] = {"type": "object", "required": ["data"], "properties": {"data": schema}}
         return response
 
+    def _handler(self):
+        return getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+
     def _handler_is_idempotent(self) -> bool:
         from peerly.api.idempotency import is_idempotent  # imports the models: not at settings time
 
-        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
-        return self.method == "POST" and is_idempotent(handler)
+        return self.method == "POST" and is_idempotent(self._handler())
+
+    def _raised_codes(self) -> dict[str, list[str]]:
+        """Status -> the error codes the handler's services and selectors raise (peerly/api/raises.py)."""
+        handler = self._handler()
+        codes: dict[str, set[str]] = {}
+        for error in errors_raised_by(handler, self.method) if handler is not None else ():
+            codes.setdefault(str(error.status_code), set()).add(error.code)
+        return {status: sorted(found) for status, found in codes.items()}
 
     def get_override_parameters(self):
         """A handler decorated with `@idempotent` accepts the Idempotency-Key header."""
@@ -146,10 +157,7 @@ class EnvelopeAutoSchema(AutoSchema):
             statuses.append("400")
         if self.view.get_authenticators():
             statuses += ["401", "403"]
-        declared = getattr(self.view, "error_statuses", ())
-        if isinstance(declared, dict):  # per viewset action or per method: {"destroy": ("409", "422")}
-            declared = declared.get(getattr(self.view, "action", None)) or declared.get(self.method.lower(), ())
-        statuses += list(declared)
+        statuses += list(self._raised_codes())
         if "{id}" in self.path or "{" in self.path:
             statuses.append("404")
         return sorted(set(statuses))
@@ -158,10 +166,14 @@ class EnvelopeAutoSchema(AutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
+        raised = self._raised_codes()
         for status in self._error_statuses():
             if status not in responses:
+                description = _ERROR_DESCRIPTIONS[status]
+                if raised.get(status):
+                    description += " Here: " + ", ".join(f"`{code}`" for code in raised[status]) + "."
                 responses[status] = self._get_response_for_code(
-                    OpenApiResponse(ErrorEnvelopeSerializer, description=_ERROR_DESCRIPTIONS[status]), status
+                    OpenApiResponse(ErrorEnvelopeSerializer, description=description), status
                 )
         return responses
 
@@ -182,4 +194,12 @@ class PeerlyJWTScheme(OpenApiAuthenticationExtension):
 def strip_trailing_slashes(result, generator, request, public):
     """Routes accept an optional trailing slash; document the contract's canonical path without it."""
     result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result["paths"].items()}
+    return result
+
+
+def plain_version(result, generator, request, public):
+    """`info.version` is the API version ("1"), not drf-spectacular's "1 (1)" when a request names it."""
+    from drf_spectacular.settings import spectacular_settings
+
+    result["info"]["version"] = spectacular_settings.VERSION
     return result

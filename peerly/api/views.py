@@ -2,6 +2,7 @@ import logging
 
 from django.db import DatabaseError, connection
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -22,7 +23,6 @@ class HealthView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    error_statuses = ("503",)
     # Load balancers probe every instance often; a rate-limited probe would take healthy instances out.
     ratelimit_exempt = True
 
@@ -41,3 +41,10 @@ class HealthView(APIView):
             logger.error("Health check: database unavailable", exc_info=True)
             raise DatabaseUnavailable() from None
         return Response({"status": "ok", "database": "ok"})
+
+
+class SchemaView(SpectacularAPIView):
+    """GET /api/schema, downloaded as `Peerly API.yaml` (drf-spectacular would add " (1)", the version)."""
+
+    def _get_filename(self, request, version):
+        return super()._get_filename(request, None)

@@ -132,6 +132,17 @@ class TestDocs:
         assert "application/vnd.peerly.v1+json" in me["200"]["content"]
         assert me["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
 
+    @pytest.mark.parametrize("accept", ["application/vnd.peerly.v1", "application/json", "application/yaml"])
+    def test_schema_version_and_download_name_are_plain(self, accept):
+        response = APIClient().get("/api/schema", HTTP_ACCEPT=accept)
+        assert response.status_code == 200
+        suffix = "yaml" if accept.endswith("yaml") else "json"
+        assert response["Content-Disposition"] == f'inline; filename="Peerly API.{suffix}"'
+        if suffix == "json":
+            assert response.json()["info"]["version"] == "1"
+        else:
+            assert "\n  version: '1'\n" in response.content.decode()
+
     def test_swagger_ui_is_served_offline(self, client):
         response = client.get("/api/docs")
         assert response.status_code == 200
@@ -161,3 +172,25 @@ class TestPaths:
         response = APIClient().get("/api/schema", HTTP_ACCEPT=accept)
         assert response.status_code == 200
         assert response.json()["openapi"].startswith("3.")
+
+
+class TestGenericErrors:
+    """One table (GENERIC_ERRORS) gives the code and message of every generic status, wherever it is answered."""
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "content_type", "status"),
+        [
+            ("get", "/no/such/path", None, None, 404),  # Django's own 404, rewritten by the middleware
+            ("delete", "/logout", None, None, 405),  # DRF's MethodNotAllowed
+            ("post", "/recognitions", "x", "text/plain", 415),  # DRF's UnsupportedMediaType
+        ],
+    )
+    def test_generic_statuses_answer_the_table(self, as_user, employee, method, path, body, content_type, status):
+        from peerly.api.exceptions import GENERIC_ERRORS
+
+        client = as_user(employee)
+        kwargs = {"data": body, "content_type": content_type} if body is not None else {}
+        response = getattr(client, method)(path, **kwargs)
+        code, message = GENERIC_ERRORS[status]
+        assert response.status_code == status
+        assert response.json() == {"error": {"code": code, "message": message}}

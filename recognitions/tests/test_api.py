@@ -118,7 +118,8 @@ class TestCreate:
             payload = {"given_for": given_for, "core_value_id": core_value.pk, "text": "t"}
             response = as_user(employee).post("/recognitions", payload, format="json")
             assert response.status_code == 400
-            assert error(response)["fields"] == {"given_for": "Unknown user"}
+            assert error(response)["code"] == "unknown_reference"
+            assert set(error(response)["fields"]) == {"given_for"}
         assert (Recognition.objects.count(), balance(employee)) == (0, 5)
 
     def test_core_value_of_another_organisation_is_never_accepted(self, as_user, employee, colleague, outsider):
@@ -126,7 +127,8 @@ class TestCreate:
         payload = {"given_for": colleague.pk, "core_value_id": foreign.pk, "text": "t"}
         response = as_user(employee).post("/recognitions", payload, format="json")
         assert response.status_code == 400
-        assert error(response)["fields"] == {"core_value_id": "Unknown core value"}
+        assert error(response)["code"] == "unknown_reference"
+        assert set(error(response)["fields"]) == {"core_value_id"}
         assert (Recognition.objects.count(), balance(employee)) == (0, 5)
 
     def test_super_admin_without_organisation_cannot_recognise(self, as_user, super_admin, colleague, core_value):

@@ -13,9 +13,9 @@ from accounts.tests.factories import OrganizationFactory, UserFactory
 from conftest import client_for
 from corevalues.tests.factories import CoreValueFactory
 from moderation.services import review_create
-from recognitions.errors import RecognitionHidden
+from recognitions.errors import AlreadyHi5, InsufficientHi5Balance, RecognitionHidden
 from recognitions.models import Hi5, QuotaRenewal, Recognition
-from recognitions.services import AlreadyHi5, InsufficientHi5Balance, hi5_give, hi5_quotas_renew, recognition_create
+from recognitions.services import hi5_give, hi5_quotas_renew, recognition_create
 from recognitions.tests.factories import NO_PASSWORD, RecognitionFactory
 from tests.concurrency import run_together as _run_together
 
