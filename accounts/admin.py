@@ -104,6 +104,7 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
     """
 
     form = UserAdminForm
+    organization_column_position = 2
     list_display = ["email", "display_name", "role_id", "status", "hi5_quota_balance", "has_admin_password"]
     list_filter = ["role_id", UserStatusFilter]
     search_fields = ["email", "first_name", "last_name", "display_name"]
@@ -148,16 +149,6 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
         if user is not None and not self.may_set_password(request, user):
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
-
-    def get_list_display(self, request: HttpRequest):
-        if is_super_admin(request):
-            return [*self.list_display[:2], "organization", *self.list_display[2:]]
-        return self.list_display
-
-    def get_list_filter(self, request: HttpRequest):
-        if is_super_admin(request):
-            return [*self.list_filter, ("organization", admin.RelatedOnlyFieldListFilter)]
-        return self.list_filter
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None):
         readonly = [

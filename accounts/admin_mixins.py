@@ -14,6 +14,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import ADMIN_ROLES, MODERATION_ROLES, Organization, Role
+from accounts.scoping import reaches, scope_to_actor
 
 # The role sets of accounts.models (which the API's permissions use too), under the back office's names.
 ADMINS = ADMIN_ROLES
@@ -34,6 +35,14 @@ def is_super_admin(request: HttpRequest) -> bool:
     return staff_role(request) == Role.SUPER_ADMIN
 
 
+def organization_id_at(obj: Model, lookup: str) -> int | None:
+    """The organisation id at the end of an ORM path ("organization", "recognition__organization", "pk")."""
+    *path, last = lookup.split("__")
+    for part in path:
+        obj = getattr(obj, part)
+    return obj.pk if last == "pk" else getattr(obj, f"{last}_id")
+
+
 class OrganizationScopedMixin:
     """Mixed into ModelAdmins and inlines: role sets decide access, `organization_lookup` the scope.
 
@@ -50,22 +59,41 @@ class OrganizationScopedMixin:
     # --- scope --------------------------------------------------------------
 
     def organization_id_of(self, obj: Model) -> int | None:
-        *path, last = self.organization_lookup.split("__")
-        for part in path:
-            obj = getattr(obj, part)
-        return obj.pk if last == "pk" else getattr(obj, f"{last}_id")
+        return organization_id_at(obj, self.organization_lookup)
 
     def in_scope(self, request: HttpRequest, obj: Model | None) -> bool:
-        if obj is None or is_super_admin(request):
+        if obj is None:
             return True
-        return self.organization_id_of(obj) == request.user.organization_id
+        return staff_role(request) is not None and reaches(request.user, self.organization_id_of(obj))
 
     def scope_queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if is_super_admin(request):
-            return queryset
         if staff_role(request) is None:
             return queryset.none()
-        return queryset.filter(**{self.organization_lookup: request.user.organization_id})
+        return scope_to_actor(request.user, queryset, lookup=self.organization_lookup)
+
+    # --- the super admin's organisation column and filter ----------------------
+
+    # Where the super admin's change list shows the organisation (None: not at all, e.g. Organization).
+    organization_column_position: int | None = 0
+
+    def _organization_path(self) -> str | None:
+        if self.organization_lookup == "pk" or self.organization_column_position is None:
+            return None
+        return self.organization_lookup
+
+    def get_list_display(self, request: HttpRequest):
+        display = list(super().get_list_display(request))
+        path = self._organization_path()
+        if path is not None and is_super_admin(request) and path not in display:
+            display.insert(self.organization_column_position, path)
+        return display
+
+    def get_list_filter(self, request: HttpRequest):
+        filters = list(super().get_list_filter(request))
+        path = self._organization_path()
+        if path is not None and is_super_admin(request):
+            filters.append((path, admin.RelatedOnlyFieldListFilter))
+        return filters
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope_queryset(request, super().get_queryset(request))
@@ -112,30 +140,17 @@ class ScopedModelAdmin(OrganizationScopedMixin, admin.ModelAdmin):
 
 
 class ScopedInline(OrganizationScopedMixin):
-    """For inlines: `obj` in the permission methods is the parent, whose page is already scoped."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return staff_role(request) in self.add_roles and self.in_scope_parent(request, obj)
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return staff_role(request) in (self.view_roles | self.change_roles) and self.in_scope_parent(request, obj)
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return staff_role(request) in self.change_roles and self.in_scope_parent(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return staff_role(request) in self.delete_roles and self.in_scope_parent(request, obj)
+    """For inlines: `obj` in the permission methods is the parent, whose page is already scoped; the mixin's
+    permission methods apply to it, through `organization_lookup` read from the parent's model."""
 
     parent_organization_lookup = "organization"
+    organization_column_position = None
 
-    def in_scope_parent(self, request: HttpRequest, parent: Model | None) -> bool:
-        if parent is None or is_super_admin(request):
-            return True
-        *path, last = self.parent_organization_lookup.split("__")
-        for part in path:
-            parent = getattr(parent, part)
-        organization_id = parent.pk if last == "pk" else getattr(parent, f"{last}_id")
-        return organization_id == request.user.organization_id
+    def organization_id_of(self, obj: Model) -> int | None:
+        return organization_id_at(obj, self.parent_organization_lookup)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return staff_role(request) in self.add_roles and self.in_scope(request, obj)
 
 
 class ReadOnlyTabularInline(ScopedInline, admin.TabularInline):

@@ -3,26 +3,24 @@
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from peerly.api.exceptions import AccessDenied, NotFound
+from accounts.scoping import scope_to_actor
+from peerly.api.exceptions import NotFound
 
 
 def users_visible_to(actor: User) -> QuerySet[User]:
     """Every user (deleted too) the actor may address by id: their organisation's, or all for a super admin."""
-    queryset = User.objects.select_related("organization")
-    if actor.is_super_admin:
-        return queryset
-    return queryset.filter(organization_id=actor.organization_id)
+    return scope_to_actor(actor, User.objects.select_related("organization"))
 
 
 def user_list(*, actor: User, starts_with: str = "", org_id: int | None = None) -> QuerySet[User]:
     """Active members, optionally by name prefix (first, last or display name, case-insensitive)."""
-    if org_id is not None and not actor.is_super_admin:
-        raise AccessDenied("Only a super admin may list another organisation's users")
-    queryset = users_visible_to(actor).active()
-    if org_id is not None:
-        queryset = queryset.filter(organization_id=org_id)
-    elif not actor.is_super_admin or actor.organization_id is not None:
-        queryset = queryset.filter(organization_id=actor.organization_id)
+    queryset = scope_to_actor(
+        actor,
+        User.objects.select_related("organization").active(),
+        org_id=org_id,
+        listing=True,
+        denied="Only a super admin may list another organisation's users",
+    )
     if starts_with:
         queryset = queryset.filter(
             Q(first_name__istartswith=starts_with)

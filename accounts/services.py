@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.errors import (
@@ -50,18 +51,16 @@ def user_get_or_create_from_google(*, profile: GoogleProfile) -> User:
         raise InvalidToken("This email domain does not belong to any organisation on Peerly")
     user = User.objects.select_related("organization").filter(email__iexact=profile.email).first()
     if user is None:
-        first_name = profile.given_name or profile.name.split(" ")[0] or profile.email.split("@")[0]
+        first_name = profile.given_name or profile.name.split(" ")[0]
         try:
             with transaction.atomic():
-                user = User.objects.create_user(
-                    profile.email,
+                user = member_create(
                     organization=organization,
-                    first_name=first_name[:100],
-                    last_name=profile.family_name[:100],
-                    display_name=(profile.name or first_name)[:100],
-                    profile_image_url=profile.picture[:500],
-                    role_id=Role.EMPLOYEE,
-                    hi5_quota_balance=organization.hi5_limit,
+                    email=profile.email,
+                    first_name=first_name,
+                    last_name=profile.family_name,
+                    display_name=profile.name or first_name,
+                    profile_image_url=profile.picture,
                 )
         except IntegrityError:
             # A concurrent first sign-in of the same person created the row first.
@@ -94,6 +93,64 @@ def revoked_tokens_purge(*, now: datetime | None = None) -> int:
     """Delete revocations of tokens that have expired anyway; returns how many."""
     deleted, _ = RevokedToken.objects.filter(expires_at__lt=now or timezone.now()).delete()
     return deleted
+
+
+# --- Members: created, deleted and restored only here --------------------------
+
+
+def member_build(
+    *,
+    organization: Organization,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    display_name: str = "",
+    role_id: int = Role.EMPLOYEE,
+    profile_image_url: str = "",
+) -> User:
+    """A new member of the organisation, not saved yet (the HRIS sync saves thousands in one query).
+
+    The organisation's defaults: a full Hi5 balance and no usable password (members sign in with Google).
+    The first name defaults to the email's local part, the display name to "first last".
+    """
+    email = User.objects.normalize_email(email.strip()).lower()
+    first_name = (first_name or email.split("@")[0])[:100]
+    user = User(
+        email=email,
+        organization=organization,
+        first_name=first_name,
+        last_name=last_name[:100],
+        display_name=(display_name or f"{first_name} {last_name}".strip())[:100],
+        profile_image_url=profile_image_url[:500],
+        role_id=role_id,
+        hi5_quota_balance=organization.hi5_limit,
+    )
+    user.set_unusable_password()
+    return user
+
+
+def member_create(*, password: str | None = None, **fields) -> User:
+    """Create a member (see member_build); a password only for staff who use the admin's password login."""
+    user = member_build(**fields)
+    if password:
+        user.set_password(password)
+    user.save()
+    return user
+
+
+def users_soft_delete(*, users: QuerySet[User], by: User | None, now: datetime | None = None) -> int:
+    """Soft-delete the active users of `users` in one UPDATE; returns how many.
+
+    They can no longer sign in, their tokens stop at once (`tokens_valid_after`), their recognitions stay.
+    The rules of who may delete whom are the caller's: user_soft_delete_check for a person's request.
+    """
+    now = now or timezone.now()
+    return users.active().update(soft_delete_at=now, soft_delete_by=by, tokens_valid_after=now, updated_at=now)
+
+
+def users_restore(*, users: QuerySet[User], now: datetime | None = None) -> int:
+    """Undo the soft delete of the deleted users of `users`; tokens from before it stay invalid."""
+    return users.deleted().update(soft_delete_at=None, soft_delete_by=None, updated_at=now or timezone.now())
 
 
 # --- Users -------------------------------------------------------------------
@@ -135,17 +192,18 @@ def user_change_role(*, actor: User, user: User, role_id: int) -> User:
     return user
 
 
-def user_soft_delete(*, actor: User, user: User) -> User:
-    """Soft delete: the user can no longer sign in, their tokens stop at once, their recognitions stay."""
+def user_soft_delete_check(*, actor: User, user: User) -> None:
+    """Every rule of deleting someone, for `DELETE /users/:id`, the admin and the HRIS sync; writes nothing."""
     if user.pk == actor.pk:
         raise CannotDeleteSelf()
     if not actor.is_super_admin and user.is_super_admin:
         raise AccessDenied("Only a super admin can delete a super admin")
-    now = timezone.now()
-    updated = User.objects.filter(pk=user.pk, soft_delete_at__isnull=True).update(
-        soft_delete_at=now, soft_delete_by=actor, tokens_valid_after=now, updated_at=now
-    )
-    if not updated:
+
+
+def user_soft_delete(*, actor: User, user: User) -> User:
+    """Soft delete: the user can no longer sign in, their tokens stop at once, their recognitions stay."""
+    user_soft_delete_check(actor=actor, user=user)
+    if not users_soft_delete(users=User.objects.filter(pk=user.pk), by=actor):
         raise AlreadyDeleted()
     user.refresh_from_db()
     return user
@@ -155,10 +213,7 @@ def user_restore(*, actor: User, user: User) -> User:
     """Undo a soft delete (tokens from before it stay invalid); a super admin is restored only by a super admin."""
     if not actor.is_super_admin and user.is_super_admin:
         raise AccessDenied("Only a super admin can restore a super admin")
-    updated = User.objects.filter(pk=user.pk, soft_delete_at__isnull=False).update(
-        soft_delete_at=None, soft_delete_by=None, updated_at=timezone.now()
-    )
-    if not updated:
+    if not users_restore(users=User.objects.filter(pk=user.pk)):
         raise NotDeleted()
     user.refresh_from_db()
     return user
@@ -216,15 +271,7 @@ def organization_admin_ensure(*, organization: Organization, email: str) -> User
         # Their domain moved to this organisation since: promoting them would make them admin of the other one.
         raise InvalidData(fields={"admin_email": "This account belongs to another organisation"})
     if user is None:
-        local = email.split("@")[0]
-        return User.objects.create_user(
-            email,
-            organization=organization,
-            first_name=local[:100],
-            display_name=local[:100],
-            role_id=Role.ORG_ADMIN,
-            hi5_quota_balance=organization.hi5_limit,
-        )
+        return member_create(organization=organization, email=email, role_id=Role.ORG_ADMIN)
     if user.role_id not in ADMIN_ROLES:
         user.role_id = Role.ORG_ADMIN
         user.save(update_fields=["role_id", "updated_at"])

@@ -54,12 +54,6 @@ class CoreValueAdmin(ScopedModelAdmin):
         tree = [Coalesce("parent_id", "id").asc(), F("parent_id").asc(nulls_first=True), "text"]
         return ["organization__name", *tree] if is_super_admin(request) else tree
 
-    def get_list_display(self, request: HttpRequest):
-        return ["organization", *self.list_display] if is_super_admin(request) else self.list_display
-
-    def get_list_filter(self, request: HttpRequest):
-        return [("organization", admin.RelatedOnlyFieldListFilter)] if is_super_admin(request) else []
-
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "parent":
             kwargs["queryset"] = CoreValue.objects.filter(parent__isnull=True).order_by("text")

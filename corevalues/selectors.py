@@ -3,26 +3,25 @@
 from django.db.models import QuerySet
 
 from accounts.models import User
+from accounts.scoping import scope_to_actor
 from corevalues.models import CoreValue
-from peerly.api.exceptions import AccessDenied, NotFound
+from peerly.api.exceptions import NotFound
 
 
 def core_values_visible_to(actor: User) -> QuerySet[CoreValue]:
     """Every core value the actor may address by id: their organisation's, or all for a super admin."""
-    if actor.is_super_admin:
-        return CoreValue.objects.all()
-    return CoreValue.objects.filter(organization_id=actor.organization_id)
+    return scope_to_actor(actor, CoreValue.objects.all())
 
 
 def core_value_list(*, actor: User, org_id: int | None = None) -> QuerySet[CoreValue]:
     """The organisation's core values, oldest first; `org_id` is for super admins only (as on /users)."""
-    if org_id is not None and not actor.is_super_admin:
-        raise AccessDenied("Only a super admin may list another organisation's core values")
-    queryset = core_values_visible_to(actor)
-    if org_id is not None:
-        queryset = queryset.filter(organization_id=org_id)
-    elif actor.organization_id is not None:
-        queryset = queryset.filter(organization_id=actor.organization_id)
+    queryset = scope_to_actor(
+        actor,
+        CoreValue.objects.all(),
+        org_id=org_id,
+        listing=True,
+        denied="Only a super admin may list another organisation's core values",
+    )
     return queryset.order_by("id")
 
 

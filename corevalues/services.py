@@ -3,10 +3,11 @@
 from django.db import IntegrityError, transaction
 
 from accounts.models import Organization, User
+from accounts.scoping import target_organization
 from corevalues.errors import CoreValueExists
 from corevalues.models import CoreValue
 from peerly.api.db import violates
-from peerly.api.exceptions import AccessDenied, InvalidData, UnknownReference
+from peerly.api.exceptions import InvalidData, UnknownReference
 
 UNIQUE_TEXT_CONSTRAINT = "core_value_text_unique_in_org"
 
@@ -16,16 +17,7 @@ UNCHANGED = object()
 
 def _organization_for_write(*, actor: User, org_id: int | None) -> Organization:
     """The actor's organisation; a super admin names one with `org_id` (others may not)."""
-    if org_id is not None:
-        if not actor.is_super_admin:
-            raise AccessDenied("Only a super admin may write another organisation's core values")
-        organization = Organization.objects.filter(pk=org_id).first()
-        if organization is None:
-            raise UnknownReference(fields={"org_id": "Unknown organisation"})
-        return organization
-    if actor.organization is None:
-        raise InvalidData(fields={"org_id": "Required for a super admin who belongs to no organisation"})
-    return actor.organization
+    return target_organization(actor, org_id, denied="Only a super admin may write another organisation's core values")
 
 
 def _parent_lock(*, organization_id: int, parent_id: int, child: CoreValue | None = None) -> CoreValue:

@@ -84,8 +84,7 @@ class ApiKeyAdmin(ScopedModelAdmin):
     # Organisation admins and super admins; nobody deletes (revoke instead: the row keeps the usage history).
     view_roles = add_roles = change_roles = ADMINS
 
-    def get_list_filter(self, request):
-        return [StatusFilter, "organization"] if request.user.is_super_admin else [StatusFilter]
+    list_filter = [StatusFilter]  # and, for a super admin, the organisation (OrganizationScopedMixin)
 
     # --- forms -------------------------------------------------------------------
 

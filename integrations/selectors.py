@@ -6,17 +6,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from accounts.scoping import scope_to_actor, target_organization
 from integrations.keys import key_hash, key_is_well_formed, key_lookup_prefix
 from integrations.models import ApiKey
-from peerly.api.exceptions import AccessDenied, InvalidData, InvalidToken, NotFound
+from peerly.api.exceptions import InvalidToken, NotFound
 
 
 def api_keys_visible_to(actor: User) -> QuerySet[ApiKey]:
     """Keys of the actor's organisation (every key for a super admin), newest first."""
-    queryset = ApiKey.objects.select_related("organization", "created_by")
-    if actor.is_super_admin:
-        return queryset
-    return queryset.filter(organization_id=actor.organization_id)
+    return scope_to_actor(actor, ApiKey.objects.select_related("organization", "created_by"))
 
 
 def api_key_list(*, actor: User) -> QuerySet[ApiKey]:
@@ -48,13 +46,4 @@ def api_key_for_secret(secret: str) -> ApiKey:
 
 def api_key_target_organization(*, actor, org_id: int | None) -> Organization:
     """The organisation a new key is for: the caller's own; a super admin may name any with `org_id`."""
-    if org_id is not None and not actor.is_super_admin:
-        raise AccessDenied("Only a super admin may create keys for another organisation")
-    if org_id is None:
-        if actor.organization is None:
-            raise InvalidData(fields={"org_id": "Required for a super admin who belongs to no organisation"})
-        return actor.organization
-    organization = Organization.objects.filter(pk=org_id).first()
-    if organization is None:
-        raise NotFound("Organisation not found")
-    return organization
+    return target_organization(actor, org_id, denied="Only a super admin may create keys for another organisation")

@@ -4,7 +4,7 @@ from rest_framework.settings import api_settings
 from accounts.models import Role
 from accounts.serializers import MAX_ID
 from integrations.models import ApiKey, ApiKeyScope
-from integrations.services import EmployeeRow
+from integrations.sync import EmployeeRow
 from peerly.api.serializers import StrictJSONTypes
 
 MAX_SYNC_BATCH = 1000

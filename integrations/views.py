@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsOrgAdmin
 from accounts.views import ID_PATTERN
-from integrations import selectors, services
+from integrations import selectors, services, sync
 from integrations.models import ApiKeyScope
 from integrations.parsers import SyncBatchJSONParser
 from integrations.serializers import (
@@ -101,8 +101,8 @@ class UserSyncView(APIView):
         if getattr(request.user, "is_api_key", False):
             organization, actor, api_key = request.user.organization, None, request.auth
         else:
-            organization, actor, api_key = services.sync_actor_organization(actor=request.user), request.user, None
-        result = services.users_sync(
+            organization, actor, api_key = sync.sync_actor_organization(actor=request.user), request.user, None
+        result = sync.users_sync(
             organization=organization,
             rows=data["users"],
             deactivate_missing=data["deactivate_missing"],

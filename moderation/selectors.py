@@ -3,6 +3,7 @@
 from django.db.models import Case, Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import User
+from accounts.scoping import scope_to_actor
 from moderation.models import Report, ReportStatus
 from peerly.api.exceptions import NotFound
 from recognitions import selectors as recognition_selectors
@@ -27,8 +28,7 @@ def report_list(*, actor: User, status: str | None = None, mark_as: str | None =
     queryset = Report.objects.select_related(
         "reported_by", "recognition__given_by", "recognition__given_for", "recognition__core_value"
     )
-    if not actor.is_super_admin:
-        queryset = queryset.filter(recognition__organization_id=actor.organization_id)
+    queryset = scope_to_actor(actor, queryset, lookup="recognition__organization_id")
     if status:
         queryset = queryset.filter(status=status)
     if mark_as:

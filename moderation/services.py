@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.scoping import reaches
 from moderation.errors import AlreadyReported
 from moderation.models import Report, ReportStatus, Review
 from peerly.api.exceptions import AccessDenied, NotFound
@@ -13,7 +14,7 @@ from recognitions.models import Recognition
 
 def _ensure_same_organization(*, actor: User, recognition: Recognition) -> None:
     # Selectors already scope; this keeps the rule true for every caller (admin actions included).
-    if not actor.is_super_admin and recognition.organization_id != actor.organization_id:
+    if not reaches(actor, recognition.organization_id):
         raise NotFound("Recognition not found")
 
 

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "recognitions",
     "moderation",
     "integrations",
+    "demo",  # on top: seed_demo writes through every app's services
 ]
 
 MIDDLEWARE = [

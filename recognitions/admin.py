@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from accounts.admin_mixins import ADMINS, MODERATORS, NOBODY, ReadOnlyTabularInline, ScopedModelAdmin, is_super_admin
+from accounts.admin_mixins import ADMINS, MODERATORS, NOBODY, ReadOnlyTabularInline, ScopedModelAdmin
 from recognitions.models import Hi5, QuotaRenewal, Recognition
 
 
@@ -24,6 +24,7 @@ def short(text: str, length: int = 80) -> str:
 class RecognitionAdmin(ScopedModelAdmin):
     """Every recognition of the organisation, read-only (they are given through the API)."""
 
+    organization_column_position = 1
     list_display = ["id", "given_at", "given_by", "given_for", "core_value", "short_text", "hi5_count", "is_hidden"]
     list_display_links = ["id", "short_text"]
     list_filter = ["is_hidden", ("core_value", admin.RelatedOnlyFieldListFilter)]
@@ -44,18 +45,6 @@ class RecognitionAdmin(ScopedModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Recognition]:
         return super().get_queryset(request).annotate(hi5_total=Count("hi5s"))
-
-    def get_list_display(self, request: HttpRequest):
-        return (
-            [*self.list_display[:1], "organization", *self.list_display[1:]]
-            if is_super_admin(request)
-            else (self.list_display)
-        )
-
-    def get_list_filter(self, request: HttpRequest):
-        if is_super_admin(request):
-            return [*self.list_filter, ("organization", admin.RelatedOnlyFieldListFilter)]
-        return self.list_filter
 
     @admin.display(description="text")
     def short_text(self, recognition: Recognition) -> str:

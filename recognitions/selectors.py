@@ -8,6 +8,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from accounts.scoping import scope_to_actor
 from peerly.api.exceptions import NotFound
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 
@@ -67,9 +68,7 @@ def feed_row(recognition: Recognition) -> dict[str, Any]:
 
 def recognitions_visible_to(actor: User) -> QuerySet[Recognition]:
     """Every recognition (hidden too) the actor may address by id: their organisation's, all for a super admin."""
-    if actor.is_super_admin:
-        return Recognition.objects.all()
-    return Recognition.objects.filter(organization_id=actor.organization_id)
+    return scope_to_actor(actor, Recognition.objects.all())
 
 
 @dataclass(frozen=True)

@@ -104,11 +104,3 @@ def test_createsuperuser_makes_a_platform_super_admin():
     call_command("createsuperuser", "--noinput", "--email=root@peerly.example", stdout=StringIO())
     root = User.objects.get(email="root@peerly.example")
     assert (root.role_id, root.organization) == (Role.SUPER_ADMIN, None)
-
-
-def test_seed_demo_is_idempotent():
-    run("seed_demo")
-    counts = User.objects.count()
-    assert "already" in run("seed_demo")
-    assert User.objects.count() == counts
-    assert User.objects.filter(email="alice@acme.example", role_id=Role.EMPLOYEE).exists()

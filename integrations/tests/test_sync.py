@@ -1,8 +1,9 @@
 import pytest
 
+from accounts.errors import CannotDeleteSelf
 from accounts.models import Role, User
 from accounts.tests.factories import OrganizationFactory, UserFactory
-from integrations.services import EmployeeRow, users_sync
+from integrations.sync import EmployeeRow, users_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -305,7 +306,7 @@ class TestCallers:
             {"email": employee.email, "first_name": "E", "active": False},
         ]
         response = as_user(org_admin).post("/users/sync", {"users": rows}, format="json")
-        assert error(response)["fields"] == {"users.0.active": "You cannot deactivate yourself."}
+        assert error(response)["fields"] == {"users.0.active": f"{CannotDeleteSelf.message}."}
         response = as_user(org_admin).post("/users/sync", {"users": rows[1:]}, format="json")
         assert response.json() == counts(deactivated=1)
         employee.refresh_from_db()

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organization
 from integrations.serializers import EmployeeRowSerializer
-from integrations.services import users_sync
+from integrations.sync import users_sync
 from peerly.api.exceptions import InvalidData, flatten_validation_errors
 
 COLUMNS = ["email", "first_name", "last_name", "display_name", "role_id", "active"]
