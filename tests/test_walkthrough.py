@@ -5,6 +5,7 @@ each `# => STATUS path=value ...` comment checks the answer of the curl just abo
 `meta.total=2`, `data.0.id=6`), so an example that stops working fails here.
 """
 
+import ast
 import re
 import shutil
 import subprocess
@@ -104,3 +105,32 @@ def test_the_walkthrough_runs_against_a_fresh_demo():
     report = textwrap.indent(f"{result.stdout}\n{result.stderr}", "  ")
     assert result.returncode == 0, report
     assert result.stdout.count("  ok: ") == script.count("\nexpect "), report
+
+
+def environment_variables_read() -> set[str]:
+    """Every variable settings.py (env_*("NAME")), gunicorn.conf.py, the commands and scripts/ read."""
+    names = set()
+    settings = ast.parse((ROOT / "peerly" / "settings.py").read_text())
+    for node in ast.walk(settings):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id.startswith("env_")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            names.add(node.args[0].value)
+    assert {"DJANGO_SECRET_KEY", "PEERLY_JWT_ISSUER"} <= names  # the parse finds them
+    python = [ROOT / "gunicorn.conf.py", *ROOT.glob("*/management/commands/*.py")]
+    for path in python:
+        names |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\"([A-Z_]+)\"", path.read_text()))
+    for path in (ROOT / "scripts").iterdir():
+        names |= set(re.findall(r"\$\{([A-Z_]+):-", path.read_text()))
+    return names
+
+
+def test_the_configuration_table_lists_every_variable_read():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.M))
+    assert environment_variables_read() - documented == set(), "add these to the README's configuration table"
