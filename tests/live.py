@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -126,3 +127,57 @@ class PeerlyServer:
         stop(self.process)
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
+
+
+def newcomer_environment(data: Path, port: int) -> dict[str, str]:
+    """What a new user's shell has: no DATABASE_URL, none of the test run's DJANGO_* settings."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith(("DJANGO_", "PEERLY_"))}
+    # A venv the caller already has (PEERLY_VENV) spares the scripts an install; a newcomer has none.
+    venv = {"PEERLY_VENV": os.environ["PEERLY_VENV"]} if os.environ.get("PEERLY_VENV") else {}
+    return {**env, **venv, "PEERLY_PG_DATA": str(data), "PEERLY_RUN_ADDR": f"127.0.0.1:{port}"}
+
+
+class Run:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="peerly-run-", suffix=".log", delete=False)  # noqa: SIM115
+        # A terminal's Ctrl-C: SIGINT to the whole process group, with SIGINT's default action restored
+        # (a process started in the background of a non-interactive shell inherits it ignored).
+        self.process = subprocess.Popen(
+            [str(ROOT / "scripts" / "run")],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def ctrl_c(self) -> int:
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=60)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            Path(self.log.name).unlink(missing_ok=True)
+
+
+def run_data_folder(folder: Path) -> Path:
+    """Where ./scripts/run may keep its cluster: a folder the postgres user reaches (scripts/pg.sh, as root)."""
+    folder.chmod(0o755)  # as a checkout is
+    return folder / "pgdata"
+
+
+def stop_run_database(data: Path) -> None:
+    """Stop the PostgreSQL server ./scripts/run started on `data`, if it still runs."""
+    pg_ctl = shutil.which("pg_ctl") or next(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), None)
+    if pg_ctl and (data / "data").exists():
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run(
+            [*as_postgres, str(pg_ctl), "-D", str(data / "data"), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )

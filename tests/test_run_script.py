@@ -3,7 +3,6 @@
 The data folder outlives the run (the next run reuses it) and Ctrl-C stops the server it started.
 """
 
-import os
 import shutil
 import signal
 import socket
@@ -15,58 +14,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live import ROOT, free_port, wait_until
+from tests.live import ROOT, Run, free_port, newcomer_environment, run_data_folder, stop_run_database, wait_until
 
 V1 = "application/vnd.peerly.v1"
-
-
-def newcomer_environment(data: Path, port: int) -> dict[str, str]:
-    """What a new user's shell has: no DATABASE_URL, none of the test run's DJANGO_* settings."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith(("DJANGO_", "PEERLY_"))}
-    return {**env, "PEERLY_PG_DATA": str(data), "PEERLY_RUN_ADDR": f"127.0.0.1:{port}"}
-
-
-class Run:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="peerly-run-", suffix=".log", delete=False)  # noqa: SIM115
-        # A terminal's Ctrl-C: SIGINT to the whole process group, with SIGINT's default action restored
-        # (a process started in the background of a non-interactive shell inherits it ignored).
-        self.process = subprocess.Popen(
-            [str(ROOT / "scripts" / "run")],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
-    def ctrl_c(self) -> int:
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            return self.process.wait(timeout=60)
-        finally:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            Path(self.log.name).unlink(missing_ok=True)
 
 
 @pytest.fixture
 def data_folder():
     folder = Path(tempfile.mkdtemp(prefix="peerly-run-data-"))
-    folder.chmod(0o755)  # as a checkout is: the postgres user (scripts/pg.sh, as root) reaches it
-    yield folder / "pgdata"
-    postgres = shutil.which("pg_ctl") or next(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), None)
-    if postgres and (folder / "pgdata" / "data").exists():  # never leave a server behind, even on failure
-        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run(
-            [*as_postgres, str(postgres), "-D", str(folder / "pgdata" / "data"), "-m", "immediate", "stop"],
-            capture_output=True,
-            check=False,
-        )
+    yield run_data_folder(folder)
+    stop_run_database(folder / "pgdata")  # never leave a server behind, even on failure
     shutil.rmtree(folder, ignore_errors=True)
 
 
