@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "peerly.api.middleware.JsonErrorMiddleware",
     "peerly.api.middleware.RequireContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -211,6 +212,27 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Browser hardening of the pages (the admin, the Swagger UI); harmless on JSON. Django's defaults made
+# explicit: no Referer to other sites, a window of its own (a page opened from elsewhere cannot script it).
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from Peerly's own static files, never inline
+# (the Swagger UI loads its initialiser as a file: SpectacularSwaggerSplitView). Inline styles stay
+# allowed: the Swagger UI sets them from its scripts, and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- CORS (SPA clients) ----------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("PEERLY_CORS_ALLOWED_ORIGINS")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from peerly.api.views import HealthView, SchemaView
 
@@ -9,7 +9,7 @@ urlpatterns = [
     # Paths exactly as the contract, a trailing slash tolerated, never a redirect.
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
     re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
-    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
     path("", include("corevalues.urls")),
     path("", include("recognitions.urls")),

@@ -49,6 +49,14 @@ def browser_page(monkeypatch):
         # launch() gives every run a fresh temporary profile (it refuses --user-data-dir).
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 900})
+        # Every Content-Security-Policy violation the pages cause (Chromium reports each on the console).
+        page.csp_violations = []
+        page.on(
+            "console",
+            lambda message: (
+                page.csp_violations.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
         try:
             yield page
         finally:
@@ -132,6 +140,7 @@ def test_a_moderator_hides_a_reported_recognition_from_the_admin_queue(live_serv
     assert "1 recognition(s) hidden." in page.inner_text("ul.messagelist")
     assert "Hidden" in page.locator("#result_list tbody tr", has_text="Covered my on-call shift").inner_text()
     page.screenshot(path=str(ARTIFACTS / "moderation-queue-after-hide.png"), full_page=True)
+    assert page.csp_violations == []  # the admin works under the policy (no inline scripts)
     assert any("/static/admin/css/base" in url for url in stylesheets), stylesheets
     assert set(stylesheets.values()) == {200}, stylesheets
     recognition.refresh_from_db()
@@ -140,3 +149,20 @@ def test_a_moderator_hides_a_reported_recognition_from_the_admin_queue(live_serv
     ids = feed_ids(live_server_url, employee)
     assert recognition.id not in ids
     assert ids  # the other recognition is still there
+
+
+def test_the_swagger_ui_renders_under_the_content_security_policy(live_server_url, browser_page):
+    # when the Swagger UI is opened
+    page = browser_page
+    response = page.goto(f"{live_server_url}/api/docs")
+
+    # then the policy is enforced (no inline script allowed) and the UI still lists the operations
+    policy = response.headers["content-security-policy"]
+    script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src
+    page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/recognitions" in [path.strip() for path in paths]
+    assert page.csp_violations == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "swagger-ui.png"))
