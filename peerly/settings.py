@@ -68,7 +68,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if 
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "peerly.apps.PeerlyAdminConfig",  # django.contrib.admin with Peerly's site (peerly/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -157,6 +157,9 @@ PEERLY_RATE_LIMIT_SIGNIN = env_rate("PEERLY_RATE_LIMIT_SIGNIN", "10/m")
 PEERLY_RATE_LIMIT_WRITES = env_rate("PEERLY_RATE_LIMIT_WRITES", "30/m")
 PEERLY_RATE_LIMIT_READS = env_rate("PEERLY_RATE_LIMIT_READS", "600/m")
 PEERLY_RATE_LIMIT_API_KEYS = env_rate("PEERLY_RATE_LIMIT_API_KEYS", "1000/m")
+# Failed password logins to the admin, per client IP and per account (peerly/admin_site.py).
+PEERLY_RATE_LIMIT_ADMIN_LOGIN_IP = env_rate("PEERLY_RATE_LIMIT_ADMIN_LOGIN_IP", "20/h")
+PEERLY_RATE_LIMIT_ADMIN_LOGIN_ACCOUNT = env_rate("PEERLY_RATE_LIMIT_ADMIN_LOGIN_ACCOUNT", "5/15m")
 # A META key such as HTTP_X_FORWARDED_FOR, only when a proxy you run sets it; else REMOTE_ADDR is the client.
 PEERLY_TRUSTED_PROXY_HEADER = env_str("PEERLY_TRUSTED_PROXY_HEADER")
 PEERLY_TRUSTED_PROXY_COUNT = env_int("PEERLY_TRUSTED_PROXY_COUNT", 1)

@@ -16,9 +16,3 @@ urlpatterns = [
     path("", include("moderation.urls")),
     path("", include("integrations.urls")),
 ]
-
-admin.site.site_header = "Peerly administration"
-admin.site.site_title = "Peerly administration"
-admin.site.index_title = "Back office"
-# The API has no HTML home page to link to.
-admin.site.site_url = None

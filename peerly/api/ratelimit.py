@@ -10,6 +10,10 @@ process; else per-process memory) with django-ratelimit's fixed windows:
 | `reads`    | user, or client IP when anonymous | `PEERLY_RATE_LIMIT_READS` | `600/m` |
 | `api_keys` | API key (every method) | `PEERLY_RATE_LIMIT_API_KEYS`   | `1000/m` |
 
+The admin's password login (peerly/admin_site.py) counts failed attempts per client IP
+(`PEERLY_RATE_LIMIT_ADMIN_LOGIN_IP`, `20/h`) and per account (`PEERLY_RATE_LIMIT_ADMIN_LOGIN_ACCOUNT`,
+`5/15m`); at either limit the login answers 429 until the window ends, whatever the password.
+
 A view picks its group with `ratelimit_group = "signin"` or opts out with `ratelimit_exempt = True`
 (the load balancer's health check). `rate_limit_for()` is the one place that decides (group, key, rate).
 
@@ -39,6 +43,8 @@ GROUP_SETTINGS = {
     "writes": "PEERLY_RATE_LIMIT_WRITES",
     "reads": "PEERLY_RATE_LIMIT_READS",
     "api_keys": "PEERLY_RATE_LIMIT_API_KEYS",
+    "admin_login_ip": "PEERLY_RATE_LIMIT_ADMIN_LOGIN_IP",
+    "admin_login_account": "PEERLY_RATE_LIMIT_ADMIN_LOGIN_ACCOUNT",
 }
 
 
@@ -129,3 +135,41 @@ class PeerlyRateLimit(BaseThrottle):
             # django-ratelimit's window still counts at its last second (time_left 0): the next one starts after.
             raise RateLimited(retry_after=usage["time_left"] + 1)
         return True
+
+
+# --- Failed admin logins ---------------------------------------------------------
+
+
+def admin_login_limits(request: Any, username: str) -> list[Limit]:
+    """The two counters a failed admin login counts against: the client's IP and the account tried."""
+    account = username.strip().lower()[:254]
+    return [
+        Limit("admin_login_ip", f"ip:{client_ip(request)}", _rate("admin_login_ip")),
+        Limit("admin_login_account", f"account:{account}", _rate("admin_login_account")),
+    ]
+
+
+def _usage(request: Any, limit: Limit, *, increment: bool) -> dict | None:
+    try:
+        return get_usage(
+            request, group=limit.group, key=lambda group, req: limit.key, rate=limit.rate, increment=increment
+        )
+    except Exception:
+        logger.exception("Rate-limit cache unavailable; login attempt allowed", extra={"ratelimit_group": limit.group})
+        return None
+
+
+def limits_reached(request: Any, limits: list[Limit]) -> int | None:
+    """Seconds until every reached limit's window ends (for Retry-After), or None when none is reached."""
+    waits = [
+        usage["time_left"] + 1
+        for limit in limits
+        if (usage := _usage(request, limit, increment=False)) is not None and usage["count"] >= usage["limit"]
+    ]
+    return max(waits) if waits else None
+
+
+def limits_count(request: Any, limits: list[Limit]) -> None:
+    """Count one (failed) attempt against each limit."""
+    for limit in limits:
+        _usage(request, limit, increment=True)
