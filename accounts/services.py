@@ -29,7 +29,13 @@ from peerly.api.exceptions import AccessDenied, InvalidData, InvalidToken
 
 
 def email_domain(email: str) -> str:
+    """`Ann@Acme.example` -> `acme.example`: the part that decides the organisation."""
     return email.rsplit("@", 1)[-1].strip().lower()
+
+
+def email_local_part(email: str) -> str:
+    """`ann.lee@acme.example` -> `ann.lee`: a name for someone who has given none."""
+    return email.strip().rsplit("@", 1)[0]
 
 
 def organization_for_email(email: str) -> Organization | None:
@@ -114,7 +120,7 @@ def member_build(
     The first name defaults to the email's local part, the display name to "first last".
     """
     email = User.objects.normalize_email(email.strip()).lower()
-    first_name = (first_name or email.split("@")[0])[:100]
+    first_name = (first_name or email_local_part(email))[:100]
     user = User(
         email=email,
         organization=organization,

@@ -6,7 +6,7 @@
 from django.db import transaction
 
 from accounts.models import Organization, Role, User
-from accounts.services import member_create, organization_setup
+from accounts.services import email_local_part, member_create, organization_setup
 from corevalues.services import core_value_create
 from moderation.models import ReportReason
 from moderation.services import report_create
@@ -76,7 +76,7 @@ def seed_demo() -> bool:
 
 def seed_recognitions_demo(*, organization: Organization, people: list[User]) -> None:
     """Four core values (one a child of another), five recognitions and a few Hi5s; balances spent accordingly."""
-    by_name = {person.email.split("@")[0]: person for person in people}
+    by_name = {email_local_part(person.email): person for person in people}
     admin = next(person for person in people if person.is_org_admin)
     values = {}
     for text, description, parent in CORE_VALUES:

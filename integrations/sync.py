@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, Role, User
 from accounts.services import (
+    email_domain,
     member_build,
     user_role_change_check,
     user_soft_delete_check,
@@ -101,7 +102,7 @@ def _row_errors(
         user = existing.get(email)
         if email in first_row:
             errors[f"{field}.email"] = f"Duplicate email: also in users.{first_row[email]}."
-        elif email.rsplit("@", 1)[-1] not in domains:
+        elif email_domain(email) not in domains:
             errors[f"{field}.email"] = "The email's domain does not belong to this organisation."
         elif user is not None and user.organization_id != organization.pk:
             errors[f"{field}.email"] = "This email belongs to an account outside this organisation."
