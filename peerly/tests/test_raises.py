@@ -9,7 +9,7 @@ from peerly.api.exceptions import AccessDenied, NotFound, UnknownReference
 from peerly.api.raises import errors_raised_by
 from recognitions.errors import AlreadyHi5, InsufficientHi5Balance, OwnRecognition, RecognitionHidden
 from recognitions.views import RecognitionViewSet
-from tests.openapi import api_schema
+from tests.openapi import api_schema, operations
 
 
 def test_a_service_raises_what_its_body_and_the_functions_it_calls_raise():
@@ -51,3 +51,15 @@ def test_a_read_declares_no_write_conflict():
     responses = api_schema()["paths"]["/recognitions/{id}/hi5"]["get"]["responses"]
     assert "409" not in responses
     assert "422" not in responses
+
+
+@pytest.mark.parametrize("operation", operations(), ids=str)
+def test_every_operation_declares_the_generic_statuses_it_can_answer(operation):
+    responses = operation.spec["responses"]
+    assert {"406", "429"} <= set(responses)  # any Accept header; every view is rate limited (or harmlessly so)
+    if operation.method in ("POST", "PUT", "PATCH"):
+        assert {"400", "411", "413", "415"} <= set(responses)  # a body: invalid, chunked, too large, not JSON
+    if not operation.public:
+        assert {"401", "403"} <= set(responses)
+    if operation.path_params:
+        assert "404" in responses
