@@ -58,3 +58,10 @@ def test_a_present_credential_is_used_even_when_empty(operation, org_admin, orga
     # then every one is refused as an invalid credential, before the route does anything
     refused = {label: (r.status_code, r.json().get("error", {}).get("code")) for label, r in answers.items()}
     assert refused == dict.fromkeys(answers, (401, "invalid_token"))
+    assert {r.headers.get("WWW-Authenticate") for r in answers.values()} == {'Bearer realm="peerly"'}
+
+
+def test_a_request_without_credentials_is_told_how_to_authenticate():
+    response = APIClient(HTTP_ACCEPT=V1).get("/users/me")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_token")
+    assert response["WWW-Authenticate"] == 'Bearer realm="peerly"'

@@ -32,6 +32,9 @@ GENERIC_ERRORS: dict[int, tuple[str, str]] = {
 }
 
 
+WWW_AUTHENTICATE = 'Bearer realm="peerly"'
+
+
 class PeerlyError(Exception):
     """Base of every error a service raises on purpose."""
 
@@ -187,6 +190,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             getattr(request, "path", "?"),
         )
         status, body = 500, error_body(*GENERIC_ERRORS[500])
+    if status == 401:
+        # RFC 9110: a 401 names the scheme the client should authenticate with.
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     set_rollback()
     response = Response(body, status=status, headers=headers)
     response.peerly_enveloped = True
