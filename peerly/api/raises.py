@@ -12,12 +12,14 @@ import functools
 import inspect
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from peerly.api.exceptions import PeerlyError
 
-# Only the project's own code is followed (never Django, DRF or the standard library).
-PROJECT_PACKAGES = frozenset({"accounts", "corevalues", "recognitions", "moderation", "integrations", "peerly"})
+# Only the project's own code is followed (never Django, DRF, the standard library or the virtualenv):
+# a function defined in a file of this checkout, outside any site-packages.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:
@@ -35,7 +37,13 @@ def _is_error_class(obj: Any) -> bool:
 
 
 def _is_project_function(obj: Any) -> bool:
-    return inspect.isfunction(obj) and obj.__module__.split(".", 1)[0] in PROJECT_PACKAGES
+    return inspect.isfunction(obj) and _is_project_file(obj.__code__.co_filename)
+
+
+@functools.cache
+def _is_project_file(filename: str) -> bool:
+    path = Path(filename).resolve()
+    return path.is_relative_to(PROJECT_ROOT) and "site-packages" not in path.parts
 
 
 @functools.cache
@@ -70,17 +78,44 @@ def _walk(function: Callable, seen: frozenset[Callable], method: str | None = No
             and _is_error_class(built := _resolve(node.value.func, namespace))
         ):
             namespace[node.targets[0].id] = built
+    caught = _caught_inside(tree, namespace)
     found: set[type[PeerlyError]] = set()
     for node in ast.walk(tree):
+        if id(node) in caught:
+            continue
         if isinstance(node, ast.Raise) and node.exc is not None:
             raised = _resolve(node.exc.func if isinstance(node.exc, ast.Call) else node.exc, namespace)
             if _is_error_class(raised):
                 found.add(raised)
         elif isinstance(node, ast.Call):
             called = _resolve(node.func, namespace)
+            # `@transaction.atomic` and other wrappers: the project's function is the wrapped one.
+            called = inspect.unwrap(called) if callable(called) else called
             if _is_project_function(called):
-                found |= _walk(inspect.unwrap(called), seen)
+                found |= _walk(called, seen)
     return found
+
+
+def _caught_inside(tree: ast.AST, namespace: dict[str, Any]) -> set[int]:
+    """The nodes inside `try:` bodies whose handlers catch every PeerlyError (turned into something else)."""
+    caught: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(_catches_errors(handler, namespace) for handler in node.handlers):
+            caught |= {id(inner) for statement in node.body for inner in ast.walk(statement)}
+    return caught
+
+
+def _catches_errors(handler: ast.ExceptHandler, namespace: dict[str, Any]) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    for node in types:
+        if isinstance(node, ast.Name) and node.id in ("Exception", "BaseException"):
+            return True
+        caught = _resolve(node, namespace)
+        if isinstance(caught, type) and issubclass(PeerlyError, caught):
+            return True
+    return False
 
 
 def _method_tested(statement: ast.stmt) -> str | None:

@@ -63,3 +63,18 @@ def test_every_operation_declares_the_generic_statuses_it_can_answer(operation):
         assert {"401", "403"} <= set(responses)
     if operation.path_params:
         assert "404" in responses
+
+
+def test_errors_caught_on_the_way_are_not_declared():
+    # the sync turns accounts' refusals into row errors (400), never answering their own statuses
+    from integrations.sync import users_sync
+
+    raised = errors_raised_by(users_sync)
+    assert CannotChangeOwnRole not in raised
+    assert AlreadyDeleted not in raised
+
+
+def test_wrapped_services_are_followed():
+    # core_value_create is wrapped by @transaction.atomic: its 409 still reaches the schema
+    responses = api_schema()["paths"]["/core_values"]["post"]["responses"]
+    assert "`core_value_exists`" in responses["409"]["description"]
