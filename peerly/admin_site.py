@@ -9,8 +9,10 @@ account cannot clear another account's counter).
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 
-from peerly.api.ratelimit import admin_login_limits, limits_count, limits_reached
+from peerly.api.ratelimit import admin_login_limits, limits_refund, limits_take
 
 
 class PeerlyAdminSite(admin.AdminSite):
@@ -20,16 +22,17 @@ class PeerlyAdminSite(admin.AdminSite):
     # The API has no HTML home page to link to.
     site_url = None
 
+    @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         if request.method != "POST":
             return super().login(request, extra_context)
         limits = admin_login_limits(request, request.POST.get("username", ""))
-        retry_after = limits_reached(request, limits)
+        retry_after = limits_take(request, limits)  # counted before the password is checked
         if retry_after is not None:
             return self.too_many_attempts(request, retry_after)
         response = super().login(request, extra_context)
-        if response.status_code != 302:  # the form came back: the credentials were refused
-            limits_count(request, limits)
+        if response.status_code == 302:  # signed in: a success counts nothing
+            limits_refund(limits)
         return response
 
     def too_many_attempts(self, request: HttpRequest, retry_after: int) -> HttpResponse:

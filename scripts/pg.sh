@@ -3,6 +3,7 @@
 #   scripts/run (PEERLY_PG_DATA=<folder>): a server whose data stays in that folder and is reused by the
 #     next run; stopped (not removed) on exit. A server already running on the folder is reused as it is.
 # As root, the server runs as the unprivileged `postgres` user (PostgreSQL refuses to run as root).
+# TCP on 127.0.0.1 only, no Unix socket (a socket path in a deep or spaced checkout would not fit).
 set -euo pipefail
 PG_BIN="${PG_BIN:-}"
 if [ -z "$PG_BIN" ]; then
@@ -67,21 +68,21 @@ pg_stop() {
 trap pg_stop EXIT INT TERM
 
 if [ "$PG_OWN_SERVER" = 1 ]; then
-  fresh=0
   if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
-    fresh=1
     "${AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U peerly --auth=trust -E UTF8 --locale=C.UTF-8 \
       >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; exit 1; }
   fi
   # shellcheck disable=SC2086  # PG_TUNING is a list of options
   "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start \
-    -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=200 $PG_TUNING" \
+    -o "-h 127.0.0.1 -p $PG_PORT -c unix_socket_directories='' -c max_connections=200 $PG_TUNING" \
     >/dev/null || { tail -n 20 "$PG_DIR/server.log" >&2; exit 1; }
   echo "$PG_PORT" > "$PG_DIR/port"
   # scripts/manage finds the server through this file (also when the data had to move, see above).
   if [ -n "${PEERLY_PG_DATA:-}" ] && [ "$PG_DIR" != "$PEERLY_PG_DATA" ]; then echo "$PG_PORT" > "$PEERLY_PG_DATA/port"; fi
-  if [ "$fresh" = 1 ] && [ "$PG_DB" != postgres ]; then
-    "${AS[@]}" "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U peerly "$PG_DB"
+  # Also after a first run that stopped between initdb and here: create the database when it is missing.
+  if [ "$PG_DB" != postgres ] && [ -z "$("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U peerly -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" ]; then
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U peerly "$PG_DB"
   fi
 fi
 export DATABASE_URL="postgres://peerly@127.0.0.1:$PG_PORT/$PG_DB"

@@ -67,3 +67,23 @@ def test_the_pause_ends_with_the_window(organization):
     assert login(moderator.email, PASSWORD).status_code == 429
     with time_machine.travel(time.time() + 3700, tick=False):
         assert login(moderator.email, PASSWORD).status_code == 302
+
+
+def test_an_attempt_is_counted_before_the_password_is_checked(organization, monkeypatch):
+    """Parallel guesses cannot all pass a check made before any of them is counted: the count comes first."""
+    from django.contrib.admin import AdminSite
+
+    moderator = staff(organization)
+    seen: list[int] = []
+
+    def login_while_counting(self, request, extra_context=None):
+        from peerly.api.ratelimit import _usage, admin_login_limits
+
+        account = admin_login_limits(request, request.POST["username"])[1]
+        seen.append(_usage(request, account, increment=False)["count"])
+        return original(self, request, extra_context)
+
+    original = AdminSite.login
+    monkeypatch.setattr(AdminSite, "login", login_while_counting)
+    login(moderator.email, "wrong")
+    assert seen == [1]  # already counted while the password is being checked

@@ -46,14 +46,19 @@ def _is_project_file(filename: str) -> bool:
     return path.is_relative_to(PROJECT_ROOT) and "site-packages" not in path.parts
 
 
-@functools.cache
 def errors_raised_by(function: Callable, method: str | None = None) -> frozenset[type[PeerlyError]]:
     """Every PeerlyError class the function raises itself or through the project functions it calls.
 
     With `method`, a view handler serving several methods counts only what that method runs: branches
     `if request.method == "GET":` of another method are left out.
     """
-    return frozenset(_walk(inspect.unwrap(function), frozenset(), method))
+    # A view's bound method is new with every view instance: key the cache on the plain function.
+    return _errors_raised_by(inspect.unwrap(getattr(function, "__func__", function)), method)
+
+
+@functools.cache
+def _errors_raised_by(function: Callable, method: str | None) -> frozenset[type[PeerlyError]]:
+    return frozenset(_walk(function, frozenset(), method))
 
 
 def _walk(function: Callable, seen: frozenset[Callable], method: str | None = None) -> set[type[PeerlyError]]:

@@ -21,6 +21,7 @@ API keys: when an authentication class returns an object that is not the JWT pay
 `request.auth`, it is an API key; it is counted under `key:<auth.pk>` at `PEERLY_RATE_LIMIT_API_KEYS`.
 """
 
+import contextlib
 import ipaddress
 import logging
 import re
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django_ratelimit import UNSAFE
-from django_ratelimit.core import get_usage
+from django.core.cache import caches
+from django_ratelimit import ALL, UNSAFE
+from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage
 from rest_framework.throttling import BaseThrottle
 
 from peerly.api.exceptions import RateLimited
@@ -159,17 +161,24 @@ def _usage(request: Any, limit: Limit, *, increment: bool) -> dict | None:
         return None
 
 
-def limits_reached(request: Any, limits: list[Limit]) -> int | None:
-    """Seconds until every reached limit's window ends (for Retry-After), or None when none is reached."""
+def limits_take(request: Any, limits: list[Limit]) -> int | None:
+    """Count one attempt against each limit, atomically; the seconds to wait (for Retry-After) when any
+    limit is now exceeded, else None. Counting before the attempt runs means parallel attempts cannot
+    all slip under a limit."""
     waits = [
         usage["time_left"] + 1
         for limit in limits
-        if (usage := _usage(request, limit, increment=False)) is not None and usage["count"] >= usage["limit"]
+        if (usage := _usage(request, limit, increment=True)) is not None and usage["count"] > usage["limit"]
     ]
     return max(waits) if waits else None
 
 
-def limits_count(request: Any, limits: list[Limit]) -> None:
-    """Count one (failed) attempt against each limit."""
+def limits_refund(limits: list[Limit]) -> None:
+    """Take back the attempt counted by limits_take (the login succeeded). Best effort: a window that
+    ended meanwhile has nothing to take back."""
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     for limit in limits:
-        _usage(request, limit, increment=True)
+        _, period = _split_rate(limit.rate)
+        key = _make_cache_key(limit.group, _get_window(limit.key, period), limit.rate, limit.key, ALL)
+        with contextlib.suppress(Exception):  # a missing key, or the cache is down: nothing to refund
+            cache.decr(key)

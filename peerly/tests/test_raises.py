@@ -78,3 +78,15 @@ def test_wrapped_services_are_followed():
     # core_value_create is wrapped by @transaction.atomic: its 409 still reaches the schema
     responses = api_schema()["paths"]["/core_values"]["post"]["responses"]
     assert "`core_value_exists`" in responses["409"]["description"]
+
+
+def test_schema_builds_do_not_grow_the_cache():
+    """Each build makes new view instances: keyed on their bound methods, the cache would keep every request."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from peerly.api.raises import _errors_raised_by
+
+    SchemaGenerator().get_schema(request=None, public=True)
+    size = _errors_raised_by.cache_info().currsize
+    SchemaGenerator().get_schema(request=None, public=True)
+    assert _errors_raised_by.cache_info().currsize == size
