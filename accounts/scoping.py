@@ -32,9 +32,15 @@ def scope_to_actor(
         if not actor.is_super_admin:
             raise AccessDenied(denied)
         return queryset.filter(**{lookup: org_id})
+    organization_id = scoped_organization_id(actor, listing=listing)
+    return queryset if organization_id is None else queryset.filter(**{lookup: organization_id})
+
+
+def scoped_organization_id(actor, *, listing: bool = False) -> int | None:
+    """The organisation scope_to_actor keeps (without `org_id`); None means every organisation."""
     if actor.is_super_admin and (not listing or actor.organization_id is None):
-        return queryset
-    return queryset.filter(**{lookup: actor.organization_id})
+        return None
+    return actor.organization_id
 
 
 def reaches(actor, organization_id: int | None) -> bool:

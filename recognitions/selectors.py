@@ -8,7 +8,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from accounts.scoping import scope_to_actor
+from accounts.scoping import scope_to_actor, scoped_organization_id
 from peerly.api.exceptions import NotFound
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 
@@ -141,7 +141,7 @@ def recognition_feed(
         queryset = queryset.filter(core_value_id__in=core_value_id)
     return RecognitionFeed(
         visible=queryset,
-        organization_id=None if actor.is_super_admin else actor.organization_id,
+        organization_id=scoped_organization_id(actor),
         core_value_ids=tuple(core_value_id),
         counters_apply=not (given_by or given_for),
     )

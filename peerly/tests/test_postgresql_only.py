@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,8 +39,3 @@ def test_bare_pytest_without_postgresql_fails_at_once_with_the_howto():
     assert "DATABASE_URL is not set" in output
     assert "./scripts/test" in output
     assert " passed" not in output
-
-
-@pytest.mark.django_db
-def test_the_suite_itself_runs_on_postgresql():
-    assert connection.vendor == "postgresql"

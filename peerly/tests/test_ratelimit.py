@@ -227,36 +227,33 @@ class TestConfiguration:
         with pytest.raises(ImproperlyConfigured, match="PEERLY_RATE_LIMIT_TEST"):
             env_rate("PEERLY_RATE_LIMIT_TEST", "1/m")
 
+    LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}}
+
+    @staticmethod
+    def startup_warnings(settings, caplog, *, debug: bool, caches: dict, calls: int = 1) -> list:
+        """The events warn_about_configuration() logs in a process with these settings (called `calls` times)."""
+        settings.DEBUG = debug
+        settings.CACHES = caches
+        warn_about_configuration.cache_clear()
+        try:
+            with caplog.at_level(logging.WARNING, logger="peerly"):
+                for _ in range(calls):
+                    warn_about_configuration()
+        finally:
+            warn_about_configuration.cache_clear()
+        return caplog.records
+
     def test_startup_warns_once_when_limits_are_per_process(self, settings, caplog):
-        settings.DEBUG = False
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-        warn_about_configuration.cache_clear()
-        with caplog.at_level(logging.WARNING, logger="peerly"):
-            warn_about_configuration()
-            warn_about_configuration()
-        warn_about_configuration.cache_clear()
-        assert [r.event for r in caplog.records] == ["rate_limits_per_process"]
-        assert "REDIS_URL is not set" in caplog.records[0].getMessage()
+        records = self.startup_warnings(settings, caplog, debug=False, caches=self.LOCMEM, calls=2)
+        assert [r.event for r in records] == ["rate_limits_per_process"]
+        assert "REDIS_URL is not set" in records[0].getMessage()
 
     def test_no_warning_with_redis(self, settings, caplog):
-        settings.DEBUG = False
-        settings.CACHES = {
-            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"}
-        }
-        warn_about_configuration.cache_clear()
-        with caplog.at_level(logging.WARNING, logger="peerly"):
-            warn_about_configuration()
-        warn_about_configuration.cache_clear()
-        assert caplog.records == []
+        assert self.startup_warnings(settings, caplog, debug=False, caches=self.REDIS) == []
 
     def test_no_warning_in_a_debug_run(self, settings, caplog):
-        settings.DEBUG = True
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-        warn_about_configuration.cache_clear()
-        with caplog.at_level(logging.WARNING, logger="peerly"):
-            warn_about_configuration()
-        warn_about_configuration.cache_clear()
-        assert caplog.records == []
+        assert self.startup_warnings(settings, caplog, debug=True, caches=self.LOCMEM) == []
 
     @pytest.mark.parametrize(
         ("code", "warns"),
