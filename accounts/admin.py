@@ -18,6 +18,7 @@ from accounts.admin_mixins import (
     staff_role,
 )
 from accounts.models import Organization, OrganizationDomain, Role, User
+from audit.models import AuditEvent
 from peerly.api.exceptions import PeerlyError
 
 
@@ -47,6 +48,9 @@ class OrganizationAdmin(ScopedModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         # Renaming is the platform operator's job (the name is unique across organisations).
         return [] if is_super_admin(request) else ["name"]
+
+    def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
+        services.organization_save(actor=request.user, organization=obj)  # audits the changed settings
 
     @admin.display(description="email domains")
     def domain_list(self, obj: Organization) -> str:
@@ -223,3 +227,31 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
     @admin.action(description="Restore selected users", permissions=["change"])
     def restore_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._apply(request, queryset, lambda user: services.user_restore(actor=request.user, user=user), "Restored")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ScopedModelAdmin):
+    """The audit trail, read-only: nobody adds, changes or deletes an event here (PostgreSQL refuses too)."""
+
+    list_display = ["created_at", "action", "actor_label", "target_type", "target_id", "client_ip"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_label", "target_id", "request_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["organization"]
+    view_roles = ADMINS
+    add_roles = change_roles = delete_roles = NOBODY
+    fields = readonly_fields = [
+        "created_at",
+        "organization",
+        "action",
+        "actor_label",
+        "actor_user",
+        "actor_api_key",
+        "target_type",
+        "target_id",
+        "before",
+        "after",
+        "request_id",
+        "client_ip",
+    ]
+    actions = None

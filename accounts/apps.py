@@ -7,5 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of our JWT authentication.
+        # The audit trail's receivers of the sign-in signals, and the OpenAPI description of our JWT
+        # authentication.
+        import accounts.signals  # noqa: F401
         import peerly.api.schema  # noqa: F401

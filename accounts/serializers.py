@@ -1,7 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.google import ACCESS_TOKEN_PATTERN
 from accounts.models import Role, User
+from audit.models import AuditAction, AuditEvent, AuditTarget
 from peerly.api.serializers import HttpUrlField, StrictJSONTypes
 
 MAX_ID = 2**63 - 1
@@ -78,3 +80,92 @@ class TokenSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.Serializer):
     message = serializers.CharField()
+
+
+# --- The audit trail -------------------------------------------------------------
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+        "example": "2026-12-01",
+    }
+)
+class DateOrDateTimeField(serializers.Field):
+    """A calendar day (`2026-12-01`) or an instant (`2026-12-01T09:30:00+01:00`)."""
+
+    default_error_messages = {"invalid": "Use YYYY-MM-DD or an ISO 8601 date-time."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            if "T" not in data and " " not in data:
+                return serializers.DateField().to_internal_value(data)
+            return serializers.DateTimeField().to_internal_value(data)
+        except serializers.ValidationError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class AuditEventListParamsSerializer(serializers.Serializer):
+    actor_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A user's id.")
+    action = serializers.ChoiceField(choices=AuditAction.choices, required=False)
+    target_type = serializers.ChoiceField(choices=AuditTarget.choices, required=False)
+    target_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    from_ = DateOrDateTimeField(
+        required=False, help_text="From this day (organisation's timezone) or instant, inclusive."
+    )
+    to = DateOrDateTimeField(
+        required=False, help_text="Up to this day (organisation's timezone) or instant, inclusive."
+    )
+    org_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="Super admins only.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # `from` is a Python keyword
+        return {
+            name: fields[name] for name in ["actor_id", "action", "target_type", "target_id", "from", "to", "org_id"]
+        }
+
+
+class AuditActorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["user", "api_key", "system"])
+    id = serializers.IntegerField(allow_null=True, help_text="The user's or the API key's id; null for the system.")
+    label = serializers.CharField(help_text="Who it was at the time: an email, an API key, the system.")
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    org_id = serializers.IntegerField(source="organization_id", allow_null=True, read_only=True)
+    actor = serializers.SerializerMethodField()
+    before = serializers.JSONField(read_only=True, allow_null=True, help_text="The changed fields before.")
+    after = serializers.JSONField(read_only=True, allow_null=True, help_text="The changed fields after.")
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "org_id",
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "before",
+            "after",
+            "request_id",
+            "client_ip",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AuditActorSerializer)
+    def get_actor(self, event: AuditEvent) -> dict:
+        if event.actor_api_key_id is not None:
+            kind, actor_id = "api_key", event.actor_api_key_id
+        elif event.actor_user_id is not None:
+            kind, actor_id = "user", event.actor_user_id
+        else:
+            kind, actor_id = "system", None
+        return {"type": kind, "id": actor_id, "label": event.actor_label}

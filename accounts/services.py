@@ -25,6 +25,8 @@ from accounts.models import (
     User,
 )
 from accounts.tokens import IssuedToken, token_encode
+from audit.models import AuditAction, AuditTarget
+from audit.services import audit_event_build, audit_events_save, audit_record, changes
 from peerly.api.exceptions import AccessDenied, InvalidData, InvalidToken
 
 
@@ -144,19 +146,50 @@ def member_create(*, password: str | None = None, **fields) -> User:
     return user
 
 
-def users_soft_delete(*, users: QuerySet[User], by: User | None, now: datetime | None = None) -> int:
-    """Soft-delete the active users of `users` in one UPDATE; returns how many.
+def _users_status_change(
+    *, users: QuerySet[User], deleted: bool, by: User | None, api_key, now: datetime | None
+) -> int:
+    now = now or timezone.now()
+    with transaction.atomic():
+        candidates = users.active() if deleted else users.deleted()
+        rows = list(candidates.select_for_update().values_list("pk", "organization_id"))
+        if not rows:
+            return 0
+        changed = User.objects.filter(pk__in=[pk for pk, _ in rows])
+        if deleted:
+            changed.update(soft_delete_at=now, soft_delete_by=by, tokens_valid_after=now, updated_at=now)
+        else:
+            changed.update(soft_delete_at=None, soft_delete_by=None, updated_at=now)
+        audit_events_save(
+            audit_event_build(
+                action=AuditAction.USER_DELETED if deleted else AuditAction.USER_RESTORED,
+                target_type=AuditTarget.USER,
+                target_id=pk,
+                organization_id=organization_id,
+                actor=by,
+                api_key=api_key,
+                before={"is_active": deleted},
+                after={"is_active": not deleted},
+            )
+            for pk, organization_id in rows
+        )
+    return len(rows)
+
+
+def users_soft_delete(*, users: QuerySet[User], by: User | None, api_key=None, now: datetime | None = None) -> int:
+    """Soft-delete the active users of `users`; returns how many. Each one is audited as done by `by`
+    (or by `api_key`, the HRIS sync's key, when given).
 
     They can no longer sign in, their tokens stop at once (`tokens_valid_after`), their recognitions stay.
     The rules of who may delete whom are the caller's: user_soft_delete_check for a person's request.
     """
-    now = now or timezone.now()
-    return users.active().update(soft_delete_at=now, soft_delete_by=by, tokens_valid_after=now, updated_at=now)
+    return _users_status_change(users=users, deleted=True, by=by, api_key=api_key, now=now)
 
 
-def users_restore(*, users: QuerySet[User], now: datetime | None = None) -> int:
-    """Undo the soft delete of the deleted users of `users`; tokens from before it stay invalid."""
-    return users.deleted().update(soft_delete_at=None, soft_delete_by=None, updated_at=now or timezone.now())
+def users_restore(*, users: QuerySet[User], by: User | None, api_key=None, now: datetime | None = None) -> int:
+    """Undo the soft delete of the deleted users of `users` (audited like users_soft_delete);
+    tokens from before it stay invalid."""
+    return _users_status_change(users=users, deleted=False, by=by, api_key=api_key, now=now)
 
 
 # --- Users -------------------------------------------------------------------
@@ -191,10 +224,23 @@ def user_role_change_check(*, actor: User, user: User, role_id: int, organizatio
         raise OrganizationRequired()
 
 
+@transaction.atomic
 def user_change_role(*, actor: User, user: User, role_id: int) -> User:
     user_role_change_check(actor=actor, user=user, role_id=role_id, organization_id=user.organization_id)
+    before = user.role_id
+    if before == role_id:
+        return user
     user.role_id = role_id
     user.save(update_fields=["role_id", "updated_at"])
+    audit_record(
+        action=AuditAction.USER_ROLE_CHANGED,
+        target_type=AuditTarget.USER,
+        target_id=user.pk,
+        organization_id=user.organization_id,
+        actor=actor,
+        before={"role_id": before},
+        after={"role_id": role_id},
+    )
     return user
 
 
@@ -219,13 +265,91 @@ def user_restore(*, actor: User, user: User) -> User:
     """Undo a soft delete (tokens from before it stay invalid); a super admin is restored only by a super admin."""
     if not actor.is_super_admin and user.is_super_admin:
         raise AccessDenied("Only a super admin can restore a super admin")
-    if not users_restore(users=User.objects.filter(pk=user.pk)):
+    if not users_restore(users=User.objects.filter(pk=user.pk), by=actor):
         raise NotDeleted()
     user.refresh_from_db()
     return user
 
 
+# --- Back-office sign-ins (the audit trail) -----------------------------------
+
+GOOGLE_BACKOFFICE_BACKEND = "accounts.backends.GoogleBackOfficeBackend"
+
+
+def staff_sign_in_record(*, user: User, request, backend: str = "") -> None:
+    """Audit a back-office sign-in (Django's `user_logged_in`): who, how, from where."""
+    method = "google" if backend == GOOGLE_BACKOFFICE_BACKEND else "password"
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.STAFF_SIGNED_IN,
+            target_type=AuditTarget.USER,
+            target_id=user.pk,
+            organization_id=user.organization_id,
+            actor=user,
+            after={"method": method},
+            request=request,
+        )
+
+
+def staff_sign_in_failure_record(*, username: str, method: str, request) -> None:
+    """Audit a refused back-office sign-in (Django's `user_login_failed`): wrong password, wrong code,
+    refused Google account. The organisation is the account's, else the one owning the email's domain."""
+    username = (username or "").strip()[:254]
+    user = User.objects.filter(email__iexact=username).first() if username else None
+    if user is not None:
+        organization_id = user.organization_id
+    else:
+        organization = organization_for_email(username) if "@" in username else None
+        organization_id = organization.pk if organization is not None else None
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.STAFF_SIGN_IN_FAILED,
+            target_type=AuditTarget.USER,
+            target_id=user.pk if user is not None else None,
+            organization_id=organization_id,
+            actor=None,
+            after={"method": method, "username": username},
+            request=request,
+        )
+
+
 # --- Organisations -------------------------------------------------------------
+
+
+def _organization_settings(organization: Organization) -> dict:
+    """The organisation's own settings (what the audit trail compares), by attribute name."""
+    return {
+        field.attname: getattr(organization, field.attname)
+        for field in Organization._meta.concrete_fields
+        if field.editable and not field.primary_key
+    }
+
+
+@transaction.atomic
+def organization_save(*, actor: User | None, organization: Organization) -> Organization:
+    """Save an organisation as edited (the admin's form), auditing the settings that changed."""
+    previous = None
+    if organization.pk is not None:
+        stored = Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        previous = _organization_settings(stored) if stored is not None else None
+    organization.save()
+    after = _organization_settings(organization)
+    if previous is None:
+        before, changed = None, after
+    else:
+        before, changed = changes(previous, after)
+        if not changed:
+            return organization
+    audit_record(
+        action=AuditAction.ORGANIZATION_CREATED if previous is None else AuditAction.ORGANIZATION_UPDATED,
+        target_type=AuditTarget.ORGANIZATION,
+        target_id=organization.pk,
+        organization_id=organization.pk,
+        actor=actor,
+        before=before,
+        after=changed,
+    )
+    return organization
 
 
 @transaction.atomic
@@ -261,7 +385,7 @@ def organization_setup(
     if contact_email is not None:
         organization.contact_email = contact_email
     organization.full_clean()
-    organization.save()
+    organization_save(actor=None, organization=organization)
     for domain in domains:
         OrganizationDomain.objects.get_or_create(organization=organization, domain=domain)
     return organization, created

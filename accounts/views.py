@@ -8,6 +8,8 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.permissions import IsActiveMember, IsOrgAdmin
 from accounts.serializers import (
+    AuditEventListParamsSerializer,
+    AuditEventSerializer,
     GoogleSignInSerializer,
     MessageSerializer,
     ProfileUpdateSerializer,
@@ -98,3 +100,28 @@ class UserViewSet(viewsets.GenericViewSet):
             serializer.is_valid(raise_exception=True)
             services.user_update_profile(user=request.user, **serializer.validated_data)
         return Response(UserSerializer(request.user).data)
+
+
+@extend_schema(tags=["audit"])
+class AuditEventViewSet(viewsets.GenericViewSet):
+    """Organisation admins read their organisation's audit trail (super admins: any, with `org_id`)."""
+
+    serializer_class = AuditEventSerializer
+    permission_classes = [IsOrgAdmin]
+    lookup_value_regex = ID_PATTERN
+
+    @extend_schema(
+        parameters=[AuditEventListParamsSerializer],
+        summary="Who changed what in your organisation, newest first (admins)",
+    )
+    def list(self, request):
+        params = AuditEventListParamsSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        filters = dict(params.validated_data)
+        filters["from_"] = filters.pop("from", None)
+        queryset = selectors.audit_event_list(actor=request.user, **filters)
+        return LimitOffsetPagination.page_response(request, queryset, AuditEventSerializer)
+
+    @extend_schema(summary="One audit event (admins)")
+    def retrieve(self, request, pk: str):
+        return Response(AuditEventSerializer(selectors.audit_event_get(actor=request.user, event_id=int(pk))).data)

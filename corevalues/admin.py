@@ -65,6 +65,7 @@ class CoreValueAdmin(ScopedModelAdmin):
         parent_id = data["parent"].pk if data.get("parent") else None
         if change:
             saved = services.core_value_update(
+                actor=request.user,
                 core_value=obj,
                 text=data["text"],
                 description=data["description"],

@@ -4,6 +4,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Organization, User
 from accounts.scoping import target_organization
+from audit.models import AuditAction, AuditTarget
+from audit.services import audit_record, changes
 from corevalues.errors import CoreValueExists
 from corevalues.models import CoreValue
 from peerly.api.db import violates
@@ -31,6 +33,13 @@ def _parent_lock(*, organization_id: int, parent_id: int, child: CoreValue | Non
     if child is not None and parent.pk == child.pk:
         raise InvalidData(fields={"parent_core_value_id": "A core value cannot be its own parent"})
     return parent
+
+
+AUDITED_FIELDS = ("text", "description", "parent_id", "thumbnail_url")
+
+
+def _audited(core_value: CoreValue) -> dict:
+    return {name: getattr(core_value, name) for name in AUDITED_FIELDS}
 
 
 def _save(core_value: CoreValue) -> CoreValue:
@@ -66,12 +75,22 @@ def core_value_create(
         parent=parent,
         thumbnail_url=thumbnail_url or "",
     )
-    return _save(core_value)
+    _save(core_value)
+    audit_record(
+        action=AuditAction.CORE_VALUE_CREATED,
+        target_type=AuditTarget.CORE_VALUE,
+        target_id=core_value.pk,
+        organization_id=organization.pk,
+        actor=actor,
+        after=_audited(core_value),
+    )
+    return core_value
 
 
 @transaction.atomic
 def core_value_update(
     *,
+    actor: User,
     core_value: CoreValue,
     text: str,
     description: str,
@@ -81,6 +100,7 @@ def core_value_update(
     """Edit text and description; parent and thumbnail change only when given (None clears them)."""
     # Lock the value so that nobody gives it a child while we give it a parent.
     core_value = CoreValue.objects.select_for_update().get(pk=core_value.pk)
+    previous = _audited(core_value)
     core_value.text = text
     core_value.description = description
     if thumbnail_url is not UNCHANGED:
@@ -97,4 +117,16 @@ def core_value_update(
                     fields={"parent_core_value_id": "A core value with children cannot get a parent (two levels only)"}
                 )
             core_value.parent = parent
-    return _save(core_value)
+    _save(core_value)
+    before, after = changes(previous, _audited(core_value))
+    if after:
+        audit_record(
+            action=AuditAction.CORE_VALUE_UPDATED,
+            target_type=AuditTarget.CORE_VALUE,
+            target_id=core_value.pk,
+            organization_id=core_value.organization_id,
+            actor=actor,
+            before=before,
+            after=after,
+        )
+    return core_value

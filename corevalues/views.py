@@ -66,5 +66,5 @@ class CoreValueViewSet(viewsets.GenericViewSet):
         core_value = selectors.core_value_get(actor=request.user, core_value_id=int(pk))
         serializer = CoreValueWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        core_value = services.core_value_update(core_value=core_value, **serializer.validated_data)
+        core_value = services.core_value_update(actor=request.user, core_value=core_value, **serializer.validated_data)
         return Response(CoreValueSerializer(core_value).data)

@@ -6,6 +6,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from audit.models import AuditAction, AuditTarget
+from audit.services import audit_record
 from integrations.errors import AlreadyRevoked
 from integrations.keys import key_generate, key_hash, key_lookup_prefix
 from integrations.models import ApiKey, ApiKeyUsage, validate_scopes
@@ -47,12 +49,21 @@ def api_key_create(
                     created_by=created_by,
                     expires_at=expires_at,
                 )
+                audit_record(
+                    action=AuditAction.API_KEY_CREATED,
+                    target_type=AuditTarget.API_KEY,
+                    target_id=key.pk,
+                    organization_id=organization.pk,
+                    actor=created_by,
+                    after={"name": name, "scopes": scopes, "prefix": key.prefix, "expires_at": expires_at},
+                )
             return key, secret
         except IntegrityError:
             continue
     raise Conflict("Could not generate a unique API key; try again")
 
 
+@transaction.atomic
 def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
     """Revoke at once (the key is checked on every request); the row stays for its usage history."""
     now = timezone.now()
@@ -60,6 +71,15 @@ def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
     if not updated:
         raise AlreadyRevoked()
     key.refresh_from_db()
+    audit_record(
+        action=AuditAction.API_KEY_REVOKED,
+        target_type=AuditTarget.API_KEY,
+        target_id=key.pk,
+        organization_id=key.organization_id,
+        actor=actor,
+        before={"revoked_at": None},
+        after={"revoked_at": key.revoked_at},
+    )
     return key
 
 

@@ -20,6 +20,8 @@ from accounts.services import (
     users_restore,
     users_soft_delete,
 )
+from audit.models import AuditAction, AuditTarget
+from audit.services import audit_event_build, audit_events_save, audit_record
 from integrations.errors import SyncConflict
 from integrations.models import ApiKey
 from peerly.api.exceptions import AccessDenied, InvalidData, PeerlyError
@@ -166,6 +168,7 @@ def users_sync(
 
         to_create: list[User] = []
         to_update: list[User] = []
+        role_changes: list[tuple[User, int]] = []  # (user, role before)
         to_deactivate: list[int] = []
         to_reactivate: list[int] = []
         for row, email in zip(rows, emails, strict=True):
@@ -201,6 +204,8 @@ def users_sync(
             }
             changed = any(getattr(user, name) != value for name, value in wanted.items())
             if changed:
+                if user.role_id != wanted["role_id"]:
+                    role_changes.append((user, user.role_id))
                 for name, value in wanted.items():
                     setattr(user, name, value)
                 user.updated_at = now
@@ -224,11 +229,11 @@ def users_sync(
                 missing = missing.exclude(pk=actor.pk)
             if api_key is not None:
                 missing = missing.exclude(role_id=Role.ORG_ADMIN)
-            result.deactivated += users_soft_delete(users=missing, by=deleted_by, now=now)
+            result.deactivated += users_soft_delete(users=missing, by=deleted_by, api_key=api_key, now=now)
         if to_deactivate:
-            users_soft_delete(users=User.objects.filter(pk__in=to_deactivate), by=deleted_by, now=now)
+            users_soft_delete(users=User.objects.filter(pk__in=to_deactivate), by=deleted_by, api_key=api_key, now=now)
         if to_reactivate:
-            users_restore(users=User.objects.filter(pk__in=to_reactivate), now=now)
+            users_restore(users=User.objects.filter(pk__in=to_reactivate), by=actor, api_key=api_key, now=now)
         if to_update:
             User.objects.bulk_update(
                 to_update,
@@ -250,6 +255,29 @@ def users_sync(
             # Someone signed in for the first time (creating their account) while we ran.
             raise SyncConflict() from None
         result.created = len(to_create)
+        audit_events_save(
+            audit_event_build(
+                action=AuditAction.USER_ROLE_CHANGED,
+                target_type=AuditTarget.USER,
+                target_id=user.pk,
+                organization_id=organization.pk,
+                actor=actor,
+                api_key=api_key,
+                before={"role_id": role_before},
+                after={"role_id": user.role_id},
+            )
+            for user, role_before in role_changes
+        )
+        counts = {name: value for name, value in result.as_dict().items() if name != "dry_run"}
+        audit_record(
+            action=AuditAction.USERS_SYNCED,
+            target_type=AuditTarget.ORGANIZATION,
+            target_id=organization.pk,
+            organization_id=organization.pk,
+            actor=actor,
+            api_key=api_key,
+            after={**counts, "rows": len(rows), "deactivate_missing": deactivate_missing},
+        )
         if dry_run:
             transaction.set_rollback(True)
     return result

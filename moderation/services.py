@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.scoping import reaches
+from audit.models import AuditAction, AuditTarget
+from audit.services import audit_record
 from moderation.errors import AlreadyReported
 from moderation.models import Report, ReportStatus, Review
 from peerly.api.exceptions import AccessDenied, NotFound
@@ -61,8 +63,23 @@ def review_create(*, actor: User, recognition: Recognition, is_inappropriate: bo
         comment=comment,
         reviewed_at=timezone.now(),
     )
-    Report.objects.filter(recognition=locked, status=ReportStatus.OPEN).update(
+    closed = Report.objects.filter(recognition=locked, status=ReportStatus.OPEN).update(
         status=ReportStatus.CLOSED, review=review
+    )
+    audit_record(
+        action=AuditAction.REVIEW_CREATED,
+        target_type=AuditTarget.RECOGNITION,
+        target_id=locked.pk,
+        organization_id=locked.organization_id,
+        actor=actor,
+        before={"is_hidden": locked.is_hidden},
+        after={
+            "is_hidden": is_inappropriate,
+            "review_id": review.pk,
+            "is_inappropriate": is_inappropriate,
+            "comment": comment,
+            "reports_closed": closed,
+        },
     )
     if locked.is_hidden != is_inappropriate:
         locked.is_hidden = is_inappropriate

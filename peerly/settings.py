@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_ratelimit",
     "peerly.apps.PeerlyConfig",
+    "audit",  # the audit trail's table and writer, under every domain app (they write to it)
     "accounts",
     "corevalues",
     "recognitions",
@@ -200,6 +201,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PEERLY_MAX_BODY_BYTES", 64 * 1024)
 # --- Idempotency-Key (peerly/api/idempotency.py) ----------------------------
 # How long a key's first answer is kept and replayed; after that the key can be used afresh.
 PEERLY_IDEMPOTENCY_TTL_SECONDS = env_int("PEERLY_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+# Audit events older than this are deleted by `manage.py purge_audit_events` (and by nothing else).
+PEERLY_AUDIT_RETENTION_DAYS = env_int("PEERLY_AUDIT_RETENTION_DAYS", 730)
 # How long a retry waits for the first request with its key to finish before answering 409.
 PEERLY_IDEMPOTENCY_WAIT_SECONDS = env_int("PEERLY_IDEMPOTENCY_WAIT_SECONDS", 10)
 

@@ -48,11 +48,23 @@ def build_api_key(organization: Organization) -> models.Model:
     return key
 
 
+def build_audit_event(organization: Organization) -> models.Model:
+    """An event written as the services write them: an organisation admin makes someone a moderator."""
+    from accounts.models import Role
+    from accounts.services import user_change_role
+    from audit.models import AuditEvent
+
+    admin = UserFactory(organization=organization, role_id=Role.ORG_ADMIN)
+    user_change_role(actor=admin, user=UserFactory(organization=organization), role_id=Role.MODERATOR)
+    return AuditEvent.objects.filter(organization=organization).latest("id")
+
+
 RESOURCE_BUILDERS: dict[str, Callable[[Organization], models.Model]] = {
     "users": build_user,
     "core_values": build_core_value,
     "recognitions": build_recognition,
     "api_keys": build_api_key,
+    "audit_events": build_audit_event,
 }
 
 

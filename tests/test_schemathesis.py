@@ -125,8 +125,8 @@ def is_unknown_reference(failure: Exception, response) -> bool:
     rule out. An id in a body naming no object of the caller's organisation (`"given_for": 1` is
     `unknown_reference`; schemathesis would want 404 or 422); `insufficient_hi5_balance`; and
     `org_id` required from a super admin who belongs to no organisation (a requirement by role); an API key's
-    `expires_at` in the past (depends on the clock); a synced email outside the organisation's domains
-    or twice in one batch (depends on the data)."""
+    `expires_at` in the past (depends on the clock); a `to` before `from` (a rule across two fields); a
+    synced email outside the organisation's domains or twice in one batch (depends on the data)."""
     if not isinstance(failure, RejectedPositiveData) or response.status_code != 400:
         return False
     error = response.json().get("error", {})
@@ -136,6 +136,7 @@ def is_unknown_reference(failure: Exception, response) -> bool:
     unknown = bool(fields) and all(
         (name == "org_id" and message.startswith("Required for a super admin"))
         or (name == "expires_at" and message == "Must be in the future.")
+        or (name == "to" and message == "Must be after `from`.")
         or (
             name.startswith("users.")
             and (

@@ -7,6 +7,8 @@ from django.urls import reverse
 from accounts.models import Organization, User
 from accounts.tests.backoffice import admin_url
 from accounts.tests.factories import UserFactory
+from audit.models import AuditAction, AuditEvent, AuditTarget
+from audit.services import audit_record
 from corevalues.models import CoreValue
 from moderation.models import Report, ReportedRecognition, Review
 from recognitions.models import QuotaRenewal, Recognition
@@ -154,6 +156,7 @@ def test_the_org_admin_index_lists_the_organisation_pages(client, home):
         "Report",
         "Review",
         "ApiKey",
+        "AuditEvent",
     }
 
 
@@ -169,18 +172,33 @@ def foreign_object_pages(away):
         "queue": (ReportedRecognition, away.recognition.pk),
         "report": (Report, away.report.pk),
         "review": (Review, away.review.pk),
+        "audit event": (AuditEvent, away_audit_event(away).pk),
     }
 
 
+def away_audit_event(away) -> AuditEvent:
+    return audit_record(
+        action=AuditAction.USER_ROLE_CHANGED,
+        target_type=AuditTarget.USER,
+        target_id=away.employee.pk,
+        organization_id=away.organization.pk,
+        actor=away.org_admin,
+        before={"role_id": 3},
+        after={"role_id": 4},
+    )
+
+
 CAN_VIEW = {
-    "org_admin": {"organization", "user", "core value", "recognition", "queue", "report", "review"},
+    "org_admin": {"organization", "user", "core value", "recognition", "queue", "report", "review", "audit event"},
     "moderator": {"recognition", "queue", "report", "review"},
 }
 CAN_CHANGE = {"org_admin": {"organization", "user", "core value"}, "moderator": set()}
 
 
 @pytest.mark.parametrize("role", ["org_admin", "moderator"])
-@pytest.mark.parametrize("page", ["organization", "user", "core value", "recognition", "queue", "report", "review"])
+@pytest.mark.parametrize(
+    "page", ["organization", "user", "core value", "recognition", "queue", "report", "review", "audit event"]
+)
 def test_another_organisations_object_behaves_as_missing(client, home, away, role, page):
     # given a staff member of Home and the id of one of Away's objects
     model, pk = foreign_object_pages(away)[page]

@@ -34,7 +34,7 @@ def test_concurrent_parenting_never_makes_three_levels(attempt):
             target=run,
             args=(
                 lambda: core_value_update(
-                    core_value=middle, text=middle.text, description="d", parent_core_value_id=parent.pk
+                    actor=admin, core_value=middle, text=middle.text, description="d", parent_core_value_id=parent.pk
                 ),
             ),
         ),

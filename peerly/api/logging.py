@@ -4,8 +4,11 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+# The request being served (for the audit trail's request id and client address); None outside one.
+request_var: ContextVar[Any] = ContextVar("request", default=None)
 
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

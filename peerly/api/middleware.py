@@ -6,7 +6,7 @@ import uuid
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from peerly.api.exceptions import GENERIC_ERRORS, error_body
-from peerly.api.logging import request_id_var
+from peerly.api.logging import request_id_var, request_var
 
 access_logger = logging.getLogger("peerly.access")
 error_logger = logging.getLogger("peerly.errors")
@@ -30,6 +30,7 @@ class RequestIdMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        request_token = request_var.set(request)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -53,6 +54,7 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+            request_var.reset(request_token)
 
 
 class RequireContentLengthMiddleware:
