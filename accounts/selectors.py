@@ -71,9 +71,12 @@ def audit_event_list(
         listing=True,
         denied="Only a super admin may read another organisation's audit trail",
     )
-    organization_id = org_id if org_id is not None else scoped_organization_id(actor, listing=True)
-    organization = Organization.objects.filter(pk=organization_id).first() if organization_id else None
-    tz = ZoneInfo(organization.timezone) if organization is not None else UTC
+    tz = UTC
+    if any(isinstance(bound, date) and not isinstance(bound, datetime) for bound in (from_, to)):
+        # Only a day needs the organisation's timezone; a list without one costs no extra query.
+        organization_id = org_id if org_id is not None else scoped_organization_id(actor, listing=True)
+        organization = Organization.objects.filter(pk=organization_id).first() if organization_id else None
+        tz = ZoneInfo(organization.timezone) if organization is not None else UTC
     start = _moment(from_, tz, end=False) if from_ is not None else None
     end = _moment(to, tz, end=True) if to is not None else None
     if start is not None and end is not None and start >= end:
