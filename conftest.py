@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from accounts.tokens import token_encode
-from tests.fake_google import CLIENT_ID, FakeGoogle
+from tests.fake_google import CLIENT_ID, CLIENT_SECRET, FakeGoogle
 
 V1 = "application/vnd.peerly.v1"
 
@@ -34,6 +34,16 @@ def fake_google(fake_google_server, settings):
     settings.PEERLY_GOOGLE_CERTS_URL = fake_google_server.certs_url
     settings.PEERLY_GOOGLE_USERINFO_URL = fake_google_server.userinfo_url
     return fake_google_server
+
+
+@pytest.fixture
+def google_oauth(fake_google, settings):
+    """The back office's "Sign in with Google" configured against the local fake."""
+    settings.PEERLY_GOOGLE_OAUTH_CLIENT_ID = CLIENT_ID
+    settings.PEERLY_GOOGLE_OAUTH_CLIENT_SECRET = CLIENT_SECRET
+    settings.PEERLY_GOOGLE_OAUTH_AUTHORIZATION_URL = fake_google.authorization_url
+    settings.PEERLY_GOOGLE_OAUTH_TOKEN_URL = fake_google.token_url
+    return fake_google
 
 
 @pytest.fixture

@@ -31,3 +31,11 @@ class NotDeleted(Conflict):
 class DomainTaken(Conflict):
     code = "domain_taken"
     message = "This email domain belongs to another organisation"
+
+
+class BackOfficeSignInRefused(Exception):
+    """A Google account that may not enter the back office; the message is shown on the refusal page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -1,10 +1,12 @@
-"""Google sign-in: an OAuth access token (checked at the userinfo endpoint) or an ID token.
+"""Google sign-in: an OAuth access token (checked at the userinfo endpoint) or an ID token (the API's
+and the back office's authorization-code flow, each with its own client id).
 
 ID tokens are verified by google-auth against the certificates at PEERLY_GOOGLE_CERTS_URL and the
 configured client ids. Certificates are fetched through an HTTP cache that honours Google's
 Cache-Control, so a sign-in does not fetch them every time.
 """
 
+import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -73,17 +75,12 @@ def _profile_from_claims(claims: dict) -> GoogleProfile:
     )
 
 
-def google_profile_from_id_token(token: str) -> GoogleProfile:
-    client_ids = settings.PEERLY_GOOGLE_CLIENT_IDS
-    if not client_ids:
-        # Without an audience google-auth would accept a token minted for any client.
-        logger.error("ID-token sign-in refused: PEERLY_GOOGLE_CLIENT_IDS is not set")
-        raise InvalidToken("Sign-in with an ID token is not configured")
+def _verified_id_token_claims(token: str, audience: str | list[str]) -> dict:
     try:
         claims = google_id_token.verify_token(
             token,
             GoogleRequest(session=_certs_session),
-            audience=client_ids,
+            audience=audience,
             certs_url=settings.PEERLY_GOOGLE_CERTS_URL,
         )
     except google.auth.exceptions.TransportError:
@@ -93,6 +90,29 @@ def google_profile_from_id_token(token: str) -> GoogleProfile:
         raise InvalidToken() from None
     if claims.get("iss") not in settings.PEERLY_GOOGLE_ISSUERS:
         raise InvalidToken()
+    return claims
+
+
+def google_profile_from_id_token(token: str) -> GoogleProfile:
+    client_ids = settings.PEERLY_GOOGLE_CLIENT_IDS
+    if not client_ids:
+        # Without an audience google-auth would accept a token minted for any client.
+        logger.error("ID-token sign-in refused: PEERLY_GOOGLE_CLIENT_IDS is not set")
+        raise InvalidToken("Sign-in with an ID token is not configured")
+    return _profile_from_claims(_verified_id_token_claims(token, client_ids))
+
+
+def google_sign_in_configured() -> bool:
+    """Whether the back office offers "Sign in with Google" (its web client is configured)."""
+    return bool(settings.PEERLY_GOOGLE_OAUTH_CLIENT_ID and settings.PEERLY_GOOGLE_OAUTH_CLIENT_SECRET)
+
+
+def google_profile_from_oauth_id_token(token: str, *, nonce: str) -> GoogleProfile:
+    """The ID token of the back office's authorization-code flow: minted for its own client id and
+    carrying the nonce that flow sent (a token replayed from another sign-in does not)."""
+    claims = _verified_id_token_claims(token, settings.PEERLY_GOOGLE_OAUTH_CLIENT_ID)
+    if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"], nonce):
+        raise InvalidToken("The Google sign-in does not match this browser's request")
     return _profile_from_claims(claims)
 
 

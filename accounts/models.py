@@ -183,10 +183,11 @@ class User(AbstractBaseUser):
     def can_moderate(self) -> bool:
         return self.role_id in MODERATION_ROLES
 
-    # The Django admin is for super admins, organisation admins and moderators with a password.
+    # The Django admin is for super admins, organisation admins and moderators (signed in with Google,
+    # or with a password where they have one).
     @property
     def is_staff(self) -> bool:
-        return self.is_active and self.can_moderate and self.has_usable_password()
+        return self.is_active and self.can_moderate
 
     @property
     def is_superuser(self) -> bool:

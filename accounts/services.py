@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.errors import (
     AlreadyDeleted,
+    BackOfficeSignInRefused,
     CannotChangeOwnRole,
     CannotDeleteSelf,
     DomainTaken,
@@ -75,6 +76,27 @@ def user_get_or_create_from_google(*, profile: GoogleProfile) -> User:
             user = User.objects.select_related("organization").get(email__iexact=profile.email)
     if not user.is_active:
         raise InvalidToken("This account has been deleted")
+    return user
+
+
+def backoffice_user_for_google(*, profile: GoogleProfile) -> User:
+    """The staff member behind a verified Google profile, for the back office: the email's domain picks
+    the organisation and the role comes from the database. Never creates anyone."""
+    if not profile.email_verified:
+        raise BackOfficeSignInRefused("This Google account's email address is not verified.")
+    user = User.objects.select_related("organization").filter(email__iexact=profile.email).first()
+    if user is not None and user.is_active and user.is_super_admin:
+        return user  # operators: their domain need not belong to an organisation
+    organization = organization_for_email(profile.email)
+    if organization is None:
+        raise BackOfficeSignInRefused("This email domain does not belong to any organisation on Peerly.")
+    if user is None or not user.is_active or user.organization_id != organization.pk:
+        raise BackOfficeSignInRefused(f"{profile.email} has no Peerly account at {organization.name}.")
+    if not user.can_moderate:
+        raise BackOfficeSignInRefused(
+            "The back office is for organisation admins and moderators. Recognitions and Hi5s are in "
+            "the Peerly app; ask your HR team if you need access here."
+        )
     return user
 
 

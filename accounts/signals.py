@@ -5,6 +5,7 @@ Google); `user_login_failed` by `authenticate` for a wrong password, and by the 
 two-factor step for their refusals, with `credentials={"username": ..., "method": ...}`.
 """
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -13,7 +14,9 @@ from accounts import services
 
 @receiver(user_logged_in, dispatch_uid="accounts.audit_sign_in")
 def _signed_in(sender, request, user, **kwargs) -> None:
-    services.staff_sign_in_record(user=user, request=request, backend=getattr(user, "backend", "") or "")
+    # login() keeps the backend in the session (user.backend is set only by authenticate()).
+    backend = request.session.get(BACKEND_SESSION_KEY, "") if request is not None else ""
+    services.staff_sign_in_record(user=user, request=request, backend=backend)
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.audit_sign_in_failed")

@@ -2,7 +2,8 @@
 
 Failed attempts count per client IP and per account (peerly/api/ratelimit.py); at either limit the
 login page answers 429 with `Retry-After` and a clear message, even with the right password, until
-the window ends. Successful logins count nothing and reset nothing (an attacker's success on one
+the window ends. The page offers "Sign in with Google" where it is configured
+(accounts/backoffice_views.py). Successful logins count nothing and reset nothing (an attacker's success on one
 account cannot clear another account's counter).
 """
 
@@ -24,6 +25,9 @@ class PeerlyAdminSite(admin.AdminSite):
 
     @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        from accounts.google import google_sign_in_configured  # the apps load after the admin site
+
+        extra_context = {**(extra_context or {}), "google_sign_in": google_sign_in_configured()}
         if request.method != "POST":
             return super().login(request, extra_context)
         limits = admin_login_limits(request, request.POST.get("username", ""))

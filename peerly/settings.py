@@ -172,6 +172,10 @@ RATELIMIT_FAIL_OPEN = True
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] if REDIS_URL else ["django_ratelimit.W001", "django_ratelimit.E003"]
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the back office's password sign-in
+    "accounts.backends.GoogleBackOfficeBackend",  # sessions opened by its Google sign-in
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -258,6 +262,13 @@ PEERLY_GOOGLE_CERTS_URL = env_str("PEERLY_GOOGLE_CERTS_URL", "https://www.google
 PEERLY_GOOGLE_USERINFO_URL = env_str("PEERLY_GOOGLE_USERINFO_URL", "https://openidconnect.googleapis.com/v1/userinfo")
 PEERLY_GOOGLE_ISSUERS = env_list("PEERLY_GOOGLE_ISSUERS", "accounts.google.com,https://accounts.google.com")
 PEERLY_GOOGLE_TIMEOUT_SECONDS = env_int("PEERLY_GOOGLE_TIMEOUT_SECONDS", 5)
+# The back office's "Sign in with Google" (accounts/backoffice_views.py): a web client of its own.
+PEERLY_GOOGLE_OAUTH_CLIENT_ID = env_str("PEERLY_GOOGLE_OAUTH_CLIENT_ID", "")
+PEERLY_GOOGLE_OAUTH_CLIENT_SECRET = env_str("PEERLY_GOOGLE_OAUTH_CLIENT_SECRET", "")
+PEERLY_GOOGLE_OAUTH_AUTHORIZATION_URL = env_str(
+    "PEERLY_GOOGLE_OAUTH_AUTHORIZATION_URL", "https://accounts.google.com/o/oauth2/v2/auth"
+)
+PEERLY_GOOGLE_OAUTH_TOKEN_URL = env_str("PEERLY_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
 
 # --- Peerly tokens (JWT) ---------------------------------------------------
 PEERLY_JWT_ISSUER = env_str("PEERLY_JWT_ISSUER", "node.peerly.com")

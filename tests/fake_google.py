@@ -1,15 +1,26 @@
 """A local stand-in for Google's HTTP endpoints: real HTTP on 127.0.0.1, real RSA signatures.
 
-Serves the certificates endpoint (x509 PEMs keyed by key id, with Cache-Control like Google's) and
-the OpenID userinfo endpoint. google-auth does the real verification against it.
+Serves the certificates endpoint (x509 PEMs keyed by key id, with Cache-Control like Google's), the
+OpenID userinfo endpoint and, for the back office's sign-in, the OAuth 2.0 consent page
+(`/o/oauth2/v2/auth`: pick an account, be sent back with a code) and token endpoint (`/token`: the code,
+the client's secret and the PKCE verifier for a signed ID token). google-auth does the real verification.
+
+For the demo: `python -m tests.fake_google --port 8001` serves it until stopped.
 """
 
+import argparse
+import base64
+import contextlib
 import datetime as dt
+import hashlib
+import html
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -19,6 +30,7 @@ from google.auth import crypt
 from google.auth import jwt as google_jwt
 
 CLIENT_ID = "peerly-test-client.apps.googleusercontent.com"
+CLIENT_SECRET = "peerly-test-client-secret"
 ISSUER = "https://accounts.google.com"
 
 
@@ -43,7 +55,7 @@ def _make_key_and_cert(common_name: str) -> tuple[bytes, str]:
 
 
 class FakeGoogle:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.key_id = "test-key-1"
         key_pem, self.cert_pem = _make_key_and_cert("fake-google")
         self.signer = crypt.RSASigner.from_string(key_pem, key_id=self.key_id)
@@ -53,7 +65,9 @@ class FakeGoogle:
         self.userinfo_by_token: dict[str, dict[str, Any]] = {}
         self.certs_requests = 0
         self.down = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.codes: dict[str, dict[str, Any]] = {}  # authorization code -> what the consent granted
+        self.token_requests: list[dict[str, str]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -69,6 +83,14 @@ class FakeGoogle:
     def userinfo_url(self) -> str:
         return f"{self.base_url}/v1/userinfo"
 
+    @property
+    def authorization_url(self) -> str:
+        return f"{self.base_url}/o/oauth2/v2/auth"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/token"
+
     def start(self) -> "FakeGoogle":
         self._thread.start()
         return self
@@ -81,6 +103,8 @@ class FakeGoogle:
         self.userinfo_by_token.clear()
         self.certs_requests = 0
         self.down = False
+        self.codes.clear()
+        self.token_requests.clear()
 
     def id_token(self, *, email: str, rogue: bool = False, **overrides: Any) -> str:
         now = int(time.time())
@@ -118,6 +142,55 @@ class FakeGoogle:
         self.userinfo_by_token[token] = info
         return token
 
+    def consent(self, authorization_url: str, email: str, **claims: Any) -> str:
+        """What pressing "Allow" as `email` on the consent page does: the redirect back, with a code."""
+        query = {key: values[0] for key, values in parse_qs(urlsplit(authorization_url).query).items()}
+        return self._grant(query, email, claims)
+
+    def _grant(self, query: dict[str, str], email: str, claims: dict[str, Any]) -> str:
+        code = secrets.token_urlsafe(24)
+        self.codes[code] = {
+            "client_id": query.get("client_id", ""),
+            "redirect_uri": query.get("redirect_uri", ""),
+            "code_challenge": query.get("code_challenge", ""),
+            "code_challenge_method": query.get("code_challenge_method", ""),
+            "nonce": query.get("nonce"),
+            "email": email,
+            "claims": claims,
+        }
+        back = {"code": code, "scope": query.get("scope", "")}
+        if "state" in query:
+            back["state"] = query["state"]
+        return f"{query.get('redirect_uri', '')}?{urlencode(back)}"
+
+    def _token(self, form: dict[str, str], authorization: str) -> tuple[int, dict[str, Any]]:
+        """The token endpoint: one use per code, the client authenticated, the PKCE verifier checked."""
+        self.token_requests.append(form)
+        client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+        if authorization.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        if client_secret != CLIENT_SECRET:
+            return 401, {"error": "invalid_client"}
+        grant = self.codes.pop(form.get("code", ""), None)
+        if form.get("grant_type") != "authorization_code" or grant is None:
+            return 400, {"error": "invalid_grant", "error_description": "Malformed auth code."}
+        if grant["client_id"] != client_id or grant["redirect_uri"] != form.get("redirect_uri"):
+            return 400, {"error": "invalid_grant", "error_description": "redirect_uri_mismatch"}
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if grant["code_challenge_method"] != "S256" or challenge != grant["code_challenge"]:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid code verifier."}
+        claims = {"aud": client_id, "azp": client_id, **grant["claims"]}
+        if grant["nonce"] is not None:
+            claims.setdefault("nonce", grant["nonce"])
+        return 200, {
+            "access_token": self.access_token(email=grant["email"]),
+            "expires_in": 3599,
+            "scope": "openid email profile",
+            "token_type": "Bearer",
+            "id_token": self.id_token(email=grant["email"], **claims),
+        }
+
     def _handler(self):
         fake = self
 
@@ -150,7 +223,55 @@ class FakeGoogle:
                         self._send(401, {"error": "invalid_token"})
                     else:
                         self._send(200, info, {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate"})
+                elif self.path.startswith("/o/oauth2/v2/auth?"):
+                    self._consent_page()
+                else:
+                    self._send(404, {"error": "not found"})
+
+            def _consent_page(self) -> None:
+                query = {key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()}
+                hidden = "".join(
+                    f'<input type="hidden" name="{html.escape(key)}" value="{html.escape(value)}">'
+                    for key, value in query.items()
+                )
+                page = (
+                    "<!doctype html><title>Sign in - Google Accounts (fake)</title>"
+                    "<h1>Choose an account</h1><p>to continue to Peerly</p>"
+                    f'<form method="post" action="/o/oauth2/v2/auth">{hidden}'
+                    '<label>Email <input type="email" name="login_email" required></label>'
+                    '<button type="submit">Allow</button></form>'
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=UTF-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
+                if fake.down:
+                    self._send(503, {"error": "backend unavailable"})
+                elif self.path == "/o/oauth2/v2/auth":
+                    email = form.pop("login_email", "")
+                    self.send_response(302)
+                    self.send_header("Location", fake._grant(form, email, {}))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif self.path == "/token":
+                    status, body = fake._token(form, self.headers.get("Authorization", ""))
+                    self._send(status, body, {"Cache-Control": "no-store"})
                 else:
                     self._send(404, {"error": "not found"})
 
         return Handler
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Serve the fake Google on 127.0.0.1 (the demo's back-office sign-in).")
+    parser.add_argument("--port", type=int, default=8001)
+    arguments = parser.parse_args()
+    server = FakeGoogle(port=arguments.port)
+    print(f"Fake Google on {server.base_url} (client id {CLIENT_ID})", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server._server.serve_forever()

@@ -6,15 +6,17 @@ against pytest-django's live server, with the production static storage (collect
 """
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings as django_settings
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.test.testcases import LiveServerThread
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import OrganizationFactory, UserFactory
 from accounts.tokens import token_encode
 from moderation.models import ReportStatus
 from moderation.tests.factories import RecognitionFactory, ReportFactory
@@ -69,6 +71,13 @@ def live_server_url(transactional_db, settings):
     unhashed names, so the manifest's hashed URLs would 404): here WhiteNoise serves the collected
     files exactly as in production."""
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    server_pids: list[int] = []  # the sessions the server's request threads open
+
+    def remember(sender, connection, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            server_pids.append(connection.connection.info.backend_pid)
+
+    connection_created.connect(remember, weak=False)
     thread = LiveServerThread("localhost", static_handler=lambda app: app)
     thread.daemon = True
     thread.start()
@@ -78,12 +87,12 @@ def live_server_url(transactional_db, settings):
     yield f"http://localhost:{thread.port}"
     thread.terminate()
     # Request threads still serving a browser's keep-alive connection hold database sessions open;
-    # end them so the test database can be flushed and dropped.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    # end them so the test database can be flushed and dropped. Only theirs: under Playwright's
+    # greenlets the test's own session need not be this teardown's.
+    connection_created.disconnect(remember)
+    if server_pids:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [server_pids])
 
 
 def feed_ids(base_url: str, user) -> list[int]:
@@ -166,3 +175,27 @@ def test_the_swagger_ui_renders_under_the_content_security_policy(live_server_ur
     assert page.csp_violations == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "swagger-ui.png"))
+
+
+def test_an_org_admin_signs_in_with_google_through_the_consent_page(
+    live_server_url, settings, google_oauth, browser_page
+):
+    # given: an organisation admin without a password, and the fake Google's consent page
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    admin = UserFactory(organization=OrganizationFactory(name="Globex"), org_admin=True, password=None)
+    page = browser_page
+
+    # when: they press "Sign in with Google", pick their account and allow
+    page.goto(f"{live_server_url}/admin/login/?next=/admin/")
+    page.click("#google-sign-in")
+    page.wait_for_url(f"{google_oauth.base_url}/o/oauth2/v2/auth?**")
+    assert "Choose an account" in page.inner_text("h1")
+    page.fill("input[name=login_email]", admin.email)
+    page.click("button[type=submit]")
+
+    # then: they are in the back office, signed in as themselves, with nothing broken by the policy
+    page.wait_for_url(f"{live_server_url}/admin/")
+    assert "Globex" in page.inner_text("#site-name")
+    assert admin.email in page.text_content("#user-tools")  # "Welcome, <email>": the session is theirs
+    assert page.csp_violations == []

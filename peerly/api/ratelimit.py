@@ -151,6 +151,11 @@ def admin_login_limits(request: Any, username: str) -> list[Limit]:
     ]
 
 
+def admin_google_limits(request: Any) -> list[Limit]:
+    """A refused Google sign-in counts against the client's IP, on the same counter as wrong passwords."""
+    return [Limit("admin_login_ip", f"ip:{client_ip(request)}", _rate("admin_login_ip"))]
+
+
 def _usage(request: Any, limit: Limit, *, increment: bool) -> dict | None:
     try:
         return get_usage(
