@@ -43,6 +43,8 @@ def signed_in_call(env: dict[str, str], url: str) -> requests.Response:
 def test_run_serves_the_demo_on_its_own_postgresql_and_keeps_the_data(data_folder):
     port = free_port()
     env = newcomer_environment(data_folder, port)
+    google_port = free_port()
+    env["PEERLY_FAKE_GOOGLE_PORT"] = str(google_port)
     url = f"http://127.0.0.1:{port}"
 
     # when a newcomer runs ./scripts/run and, in another shell, asks for a token
@@ -56,6 +58,9 @@ def test_run_serves_the_demo_on_its_own_postgresql_and_keeps_the_data(data_folde
         )
         response = signed_in_call(env, url)
         first_call = time.monotonic() - started
+        # and the back office's "Sign in with Google" leads to the demo's fake Google
+        google = requests.get(f"{url}/admin/google/login/", allow_redirects=False, timeout=10)
+        consent = requests.get(google.headers["Location"], timeout=10)
         output = run.output()
     finally:
         rc = run.ctrl_c()
@@ -65,6 +70,8 @@ def test_run_serves_the_demo_on_its_own_postgresql_and_keeps_the_data(data_folde
     assert response.json()["data"]["email"] == "alice@acme.example"
     assert "==> PostgreSQL" in output
     assert "Demo data loaded" in output
+    assert google.headers["Location"].startswith(f"http://127.0.0.1:{google_port}/o/oauth2/v2/auth?")
+    assert "Choose an account" in consent.text
     print(f"./scripts/run (venv present): first authenticated call after {first_call:.1f} s")
     # and Ctrl-C stopped the server it started, leaving the data in the folder
     assert rc in (0, 130, -signal.SIGINT), output
@@ -72,6 +79,8 @@ def test_run_serves_the_demo_on_its_own_postgresql_and_keeps_the_data(data_folde
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port_of_database), timeout=2)
     assert (data_folder / "data" / "PG_VERSION").exists()
+    with pytest.raises(ConnectionRefusedError):  # and the fake Google with it
+        socket.create_connection(("127.0.0.1", google_port), timeout=2)
 
     # when it runs again, the same database is reused
     run = Run(env)
