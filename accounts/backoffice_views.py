@@ -18,6 +18,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import login
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -51,8 +52,6 @@ def _oauth_session(request: HttpRequest) -> OAuth2Session:
 
 
 def _refused(request: HttpRequest, message: str, *, status: int = 403) -> HttpResponse:
-    from django.contrib import admin
-
     context = {**admin.site.each_context(request), "title": "Google sign-in refused", "message": message}
     return TemplateResponse(request, "admin/google_sign_in_refused.html", context, status=status)
 
@@ -90,8 +89,6 @@ def google_login(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def google_callback(request: HttpRequest) -> HttpResponse:
-    from django.contrib import admin
-
     limits = admin_google_limits(request)
     retry_after = limits_take(request, limits)
     if retry_after is not None:

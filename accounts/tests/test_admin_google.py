@@ -138,7 +138,7 @@ def test_a_member_of_another_organisation_with_a_matching_email_is_refused(googl
     refused(sign_in(Client(), google_oauth, moved.email))
 
 
-def test_deleted_and_deactivated_staff_are_refused(google_oauth, organization):
+def test_a_deleted_staff_member_is_refused(google_oauth, organization):
     gone = UserFactory(organization=organization, moderator=True, deleted=True)
     refused(sign_in(Client(), google_oauth, gone.email))
 
