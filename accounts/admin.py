@@ -6,6 +6,7 @@ from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.admin_mixins import (
@@ -20,6 +21,11 @@ from accounts.admin_mixins import (
 from accounts.models import Organization, OrganizationDomain, Role, User
 from audit.models import AuditEvent
 from peerly.api.exceptions import PeerlyError
+
+# django-otp's own admin of TOTP devices would show super admins every member's secret key: the
+# back office leaves it out (a lost authenticator is reset with `manage.py reset_staff_totp`).
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
 
 
 class OrganizationDomainInline(ScopedInline, admin.TabularInline):
@@ -37,7 +43,7 @@ class OrganizationAdmin(ScopedModelAdmin):
     list_display = ["name", "domain_list", "hi5_limit", "hi5_quota_renewal_frequency", "timezone"]
     search_fields = ["name", "domains__domain"]
     inlines = [OrganizationDomainInline]
-    fields = ["name", "contact_email", "hi5_limit", "hi5_quota_renewal_frequency", "timezone"]
+    fields = ["name", "contact_email", "hi5_limit", "hi5_quota_renewal_frequency", "timezone", "staff_password_sign_in"]
     organization_lookup = "pk"
     view_roles = change_roles = ADMINS
     add_roles = delete_roles = SUPER_ADMINS
@@ -51,6 +57,12 @@ class OrganizationAdmin(ScopedModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
         services.organization_save(actor=request.user, organization=obj)  # audits the changed settings
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        # In the admin's transaction: the domains as they were, saved by the inline, then audited.
+        before = services.organization_domains(form.instance) if change else []
+        super().save_related(request, form, formsets, change)
+        services.organization_domains_record(actor=request.user, organization=form.instance, before=before)
 
     @admin.display(description="email domains")
     def domain_list(self, obj: Organization) -> str:

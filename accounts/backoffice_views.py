@@ -56,7 +56,8 @@ def _refused(request: HttpRequest, message: str, *, status: int = 403) -> HttpRe
     return TemplateResponse(request, "admin/google_sign_in_refused.html", context, status=status)
 
 
-def _next_url(request: HttpRequest, candidate: str) -> str:
+def safe_next_url(request: HttpRequest, candidate: str) -> str:
+    """`candidate` if it is on this site, else the admin's index (never an open redirect)."""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -81,7 +82,7 @@ def google_login(request: HttpRequest) -> HttpResponse:
         "state": state,
         "nonce": nonce,
         "verifier": verifier,
-        "next": _next_url(request, request.GET.get("next", "")),
+        "next": safe_next_url(request, request.GET.get("next", "")),
     }
     return HttpResponseRedirect(url)
 

@@ -1,10 +1,14 @@
 import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Upper
+from django_otp.models import Device
+
+from accounts.two_factor import recovery_code_hash
 
 
 def validate_timezone(value: str) -> None:
@@ -38,6 +42,13 @@ class Organization(models.Model):
         max_length=10, choices=RenewalFrequency.choices, default=RenewalFrequency.MONTHLY
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    staff_password_sign_in = models.BooleanField(
+        "staff may sign in with a password",
+        default=False,
+        help_text="Off: this organisation's admins and moderators sign in to the back office with Google only. "
+        "On: also with a password an operator sets (`manage.py set_staff_password`), plus a code from an "
+        "authenticator app where two-factor is required. Super admins may always use a password.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -202,6 +213,12 @@ class User(AbstractBaseUser):
     def has_module_perms(self, app_label: str) -> bool:
         return self.is_superuser
 
+    @property
+    def may_sign_in_with_password(self) -> bool:
+        """The back office's password sign-in: super admins (break-glass), else where the organisation
+        chose it (accounts.backends.StaffPasswordBackend)."""
+        return self.is_super_admin or (self.organization is not None and self.organization.staff_password_sign_in)
+
 
 class RevokedToken(models.Model):
     """A JWT revoked before its expiry (logout). Purged once the token would have expired anyway."""
@@ -213,3 +230,24 @@ class RevokedToken(models.Model):
 
     def __str__(self) -> str:
         return self.jti
+
+
+class RecoveryCodes(Device):
+    """A staff member's one-use recovery codes for the back office's second factor (a django-otp
+    device beside their TOTP device). Only hashes are kept; the codes are shown once, at enrolment."""
+
+    code_hashes = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery codes"
+        verbose_name_plural = "recovery codes"
+
+    def verify_token(self, token) -> bool:
+        """Accept one unused code and spend it. django_otp.verify_token calls this on a row it holds
+        locked (SELECT ... FOR UPDATE), so two requests cannot spend one code twice."""
+        digest = recovery_code_hash(token)
+        if digest not in self.code_hashes:
+            return False
+        self.code_hashes = [stored for stored in self.code_hashes if stored != digest]
+        self.save(update_fields=["code_hashes"])
+        return True

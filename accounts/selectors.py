@@ -101,3 +101,10 @@ def audit_event_get(*, actor: User, event_id: int) -> AuditEvent:
     if event is None:
         raise NotFound("Audit event not found")
     return event
+
+
+def staff_has_authenticator(user: User) -> bool:
+    """Whether a staff member has enrolled an authenticator app for the back office's second factor."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

@@ -2,9 +2,12 @@
 
 from datetime import UTC, datetime
 
+import django_otp
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_otp.models import Device
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.errors import (
     AlreadyDeleted,
@@ -20,12 +23,14 @@ from accounts.models import (
     ADMIN_ROLES,
     Organization,
     OrganizationDomain,
+    RecoveryCodes,
     RenewalFrequency,
     RevokedToken,
     Role,
     User,
 )
 from accounts.tokens import IssuedToken, token_encode
+from accounts.two_factor import GOOGLE_BACKOFFICE_BACKEND, is_totp_code, recovery_code_hash, recovery_codes_generate
 from audit.models import AuditAction, AuditTarget
 from audit.services import audit_event_build, audit_events_save, audit_record, changes
 from peerly.api.exceptions import AccessDenied, InvalidData, InvalidToken
@@ -295,8 +300,6 @@ def user_restore(*, actor: User, user: User) -> User:
 
 # --- Back-office sign-ins (the audit trail) -----------------------------------
 
-GOOGLE_BACKOFFICE_BACKEND = "accounts.backends.GoogleBackOfficeBackend"
-
 
 def staff_sign_in_record(*, user: User, request, backend: str = "") -> None:
     """Audit a back-office sign-in (Django's `user_logged_in`): who, how, from where."""
@@ -333,6 +336,95 @@ def staff_sign_in_failure_record(*, username: str, method: str, request) -> None
             after={"method": method, "username": username},
             request=request,
         )
+
+
+# --- The back office's second factor (accounts/two_factor.py) ------------------
+
+
+def staff_totp_enrolment_device(*, user: User) -> TOTPDevice:
+    """The authenticator secret a staff member is enrolling: the one already shown to them (a reload
+    shows the same QR code), else a new one. Confirmed only by staff_totp_enrol."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def staff_totp_enrol(*, user: User, code: str, request) -> tuple[TOTPDevice, list[str]] | None:
+    """Confirm the pending authenticator with a code it shows, and issue the recovery codes (returned
+    once, stored hashed). None when the code is wrong (audited), or when the member already has an
+    authenticator (enrolment never replaces one: an operator resets it, staff_totp_reset)."""
+    with transaction.atomic():
+        device = None
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
+        if device is None or not device.verify_token(str(code).replace(" ", "")):
+            staff_sign_in_failure_record(username=user.email, method="totp", request=request)
+            return None
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        codes = recovery_codes_generate()
+        RecoveryCodes.objects.filter(user=user).delete()
+        RecoveryCodes.objects.create(
+            user=user, name="Recovery codes", code_hashes=[recovery_code_hash(code) for code in codes]
+        )
+        audit_record(
+            action=AuditAction.STAFF_TOTP_ENROLLED,
+            target_type=AuditTarget.USER,
+            target_id=user.pk,
+            organization_id=user.organization_id,
+            actor=user,
+            after={"recovery_codes": len(codes)},
+            request=request,
+        )
+    return device, codes
+
+
+def staff_second_factor_verify(*, user: User, code: str, request) -> Device | None:
+    """The device that accepts `code` (a TOTP code, or a recovery code, which is spent), audited either
+    way; None when neither does. A TOTP code is accepted once (django-otp keeps the last time step) and
+    wrong ones slow the device down (django-otp's throttling)."""
+    code = str(code).strip()
+    method = "totp" if is_totp_code(code) else "recovery_code"
+    model = TOTPDevice if method == "totp" else RecoveryCodes
+    stored = model.objects.filter(user=user, confirmed=True).first()
+    with transaction.atomic():
+        device = django_otp.verify_token(user, stored.persistent_id, code.replace(" ", "")) if stored else None
+        if device is None:
+            staff_sign_in_failure_record(username=user.email, method=method, request=request)
+            return None
+        after = {"method": method}
+        if isinstance(device, RecoveryCodes):
+            after["recovery_codes_left"] = len(device.code_hashes)
+        audit_record(
+            action=AuditAction.STAFF_SECOND_FACTOR_PASSED,
+            target_type=AuditTarget.USER,
+            target_id=user.pk,
+            organization_id=user.organization_id,
+            actor=user,
+            after=after,
+            request=request,
+        )
+    return device
+
+
+def staff_totp_reset(*, user: User) -> bool:
+    """Forget a staff member's authenticator and recovery codes (a lost phone): their next password
+    sign-in enrols again. An operator's act (manage.py reset_staff_totp), audited; False if nothing
+    was enrolled."""
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        removed += RecoveryCodes.objects.filter(user=user).delete()[0]
+        if removed:
+            audit_record(
+                action=AuditAction.STAFF_TOTP_RESET,
+                target_type=AuditTarget.USER,
+                target_id=user.pk,
+                organization_id=user.organization_id,
+                actor=None,
+            )
+    return bool(removed)
 
 
 # --- Organisations -------------------------------------------------------------
@@ -374,6 +466,26 @@ def organization_save(*, actor: User | None, organization: Organization) -> Orga
     return organization
 
 
+def organization_domains(organization: Organization) -> list[str]:
+    return sorted(OrganizationDomain.objects.filter(organization=organization).values_list("domain", flat=True))
+
+
+def organization_domains_record(*, actor: User | None, organization: Organization, before: list[str]) -> None:
+    """Audit a change of the email domains (who signs in to this organisation), in the caller's
+    transaction, once the domains are saved; nothing when they are the same."""
+    after = organization_domains(organization)
+    if after != before:
+        audit_record(
+            action=AuditAction.ORGANIZATION_DOMAINS_CHANGED,
+            target_type=AuditTarget.ORGANIZATION,
+            target_id=organization.pk,
+            organization_id=organization.pk,
+            actor=actor,
+            before={"domains": before},
+            after={"domains": after},
+        )
+
+
 @transaction.atomic
 def organization_setup(
     *,
@@ -383,6 +495,7 @@ def organization_setup(
     renewal: str | None = None,
     timezone_name: str | None = None,
     contact_email: str | None = None,
+    staff_password_sign_in: bool | None = None,
 ) -> tuple[Organization, bool]:
     """Create an organisation with its domains, or bring an existing one (same name) up to date.
 
@@ -406,10 +519,14 @@ def organization_setup(
         organization.timezone = timezone_name
     if contact_email is not None:
         organization.contact_email = contact_email
+    if staff_password_sign_in is not None:
+        organization.staff_password_sign_in = staff_password_sign_in
     organization.full_clean()
     organization_save(actor=None, organization=organization)
+    before = organization_domains(organization)
     for domain in domains:
         OrganizationDomain.objects.get_or_create(organization=organization, domain=domain)
+    organization_domains_record(actor=None, organization=organization, before=before)
     return organization, created
 
 

@@ -1,8 +1,9 @@
 """Django's sign-in signals, recorded in the audit trail (by accounts.services).
 
 `user_logged_in` is sent by `django.contrib.auth.login` for every back-office session (password or
-Google); `user_login_failed` by `authenticate` for a wrong password, and by the Google sign-in and the
-two-factor step for their refusals, with `credentials={"username": ..., "method": ...}`.
+Google); `user_login_failed` by `authenticate` for a wrong password, and by the Google sign-in for its
+refusals, with `credentials={"username": ..., "method": ...}`. (The two-factor step records its own
+outcomes: accounts.services.staff_second_factor_verify.)
 """
 
 from django.contrib.auth import BACKEND_SESSION_KEY

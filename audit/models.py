@@ -18,6 +18,7 @@ class AuditAction(models.TextChoices):
     USER_RESTORED = "user.restored", "User restored"
     ORGANIZATION_CREATED = "organization.created", "Organisation created"
     ORGANIZATION_UPDATED = "organization.updated", "Organisation settings changed"
+    ORGANIZATION_DOMAINS_CHANGED = "organization.domains_changed", "Organisation email domains changed"
     CORE_VALUE_CREATED = "core_value.created", "Core value created"
     CORE_VALUE_UPDATED = "core_value.updated", "Core value updated"
     REVIEW_CREATED = "review.created", "Recognition reviewed"
@@ -26,6 +27,9 @@ class AuditAction(models.TextChoices):
     USERS_SYNCED = "users.synced", "HRIS sync run"
     STAFF_SIGNED_IN = "staff.signed_in", "Staff signed in"
     STAFF_SIGN_IN_FAILED = "staff.sign_in_failed", "Staff sign-in failed"
+    STAFF_TOTP_ENROLLED = "staff.totp_enrolled", "Staff two-factor enrolled"
+    STAFF_SECOND_FACTOR_PASSED = "staff.second_factor_passed", "Staff second factor passed"
+    STAFF_TOTP_RESET = "staff.totp_reset", "Staff two-factor reset"
 
 
 class AuditTarget(models.TextChoices):

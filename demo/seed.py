@@ -55,7 +55,12 @@ def seed_demo() -> bool:
     if Organization.objects.filter(name="Acme").exists():
         return False
     acme, _ = organization_setup(
-        name="Acme", domains=["acme.example"], hi5_limit=5, renewal="weekly", timezone_name="Europe/London"
+        name="Acme",
+        domains=["acme.example"],
+        hi5_limit=5,
+        renewal="weekly",
+        timezone_name="Europe/London",
+        staff_password_sign_in=True,  # the walkthrough signs hr@ and mod@ in with the demo password
     )
     people = [
         member_create(

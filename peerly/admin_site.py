@@ -3,17 +3,37 @@
 Failed attempts count per client IP and per account (peerly/api/ratelimit.py); at either limit the
 login page answers 429 with `Retry-After` and a clear message, even with the right password, until
 the window ends. The page offers "Sign in with Google" where it is configured
-(accounts/backoffice_views.py). Successful logins count nothing and reset nothing (an attacker's success on one
-account cannot clear another account's counter).
+(accounts/backoffice_views.py). Successful logins count nothing and reset nothing (an attacker's
+success on one account cannot clear another account's counter). Where the second factor is required
+(accounts/two_factor.py), a right password leads to the code page, and no admin page opens before
+the code.
 """
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from peerly.api.ratelimit import admin_login_limits, limits_refund, limits_take
+
+
+class PeerlyAdminAuthenticationForm(AdminAuthenticationForm):
+    def get_invalid_login_error(self) -> ValidationError:
+        from accounts.services import organization_for_email
+
+        # Where the email's organisation signs in with Google only, say so: it depends on the domain
+        # alone (not on whether the account exists or the password was right).
+        organization = organization_for_email(self.cleaned_data.get("username") or "")
+        if organization is not None and not organization.staff_password_sign_in:
+            return ValidationError(
+                'Staff of this email domain sign in with Google: use "Sign in with Google". '
+                "(A super admin: check the email and password.)",
+                code="google_only",
+            )
+        return super().get_invalid_login_error()
 
 
 class PeerlyAdminSite(admin.AdminSite):
@@ -22,13 +42,25 @@ class PeerlyAdminSite(admin.AdminSite):
     index_title = "Back office"
     # The API has no HTML home page to link to.
     site_url = None
+    login_form = PeerlyAdminAuthenticationForm
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        from accounts.two_factor import second_factor_pending
+
+        # A password session that owes its second factor opens no admin page (its logout neither:
+        # the two-factor pages have their own sign-out).
+        return super().has_permission(request) and not second_factor_pending(request)
 
     @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         from accounts.google import google_sign_in_configured  # the apps load after the admin site
+        from accounts.two_factor import second_factor_pending
+        from accounts.two_factor_views import two_factor_url
 
         extra_context = {**(extra_context or {}), "google_sign_in": google_sign_in_configured()}
         if request.method != "POST":
+            if request.user.is_staff and second_factor_pending(request):  # signed in, code still owed
+                return HttpResponseRedirect(two_factor_url("admin-two-factor", request.GET.get("next", "")))
             return super().login(request, extra_context)
         limits = admin_login_limits(request, request.POST.get("username", ""))
         retry_after = limits_take(request, limits)  # counted before the password is checked
@@ -37,6 +69,8 @@ class PeerlyAdminSite(admin.AdminSite):
         response = super().login(request, extra_context)
         if response.status_code == 302:  # signed in: a success counts nothing
             limits_refund(limits)
+            if second_factor_pending(request):  # the password was right; now the code
+                return HttpResponseRedirect(two_factor_url("admin-two-factor", response.url))
         return response
 
     def too_many_attempts(self, request: HttpRequest, retry_after: int) -> HttpResponse:

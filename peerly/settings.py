@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_ratelimit",
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # the back office's TOTP devices (accounts/two_factor.py)
     "peerly.apps.PeerlyConfig",
     "audit",  # the audit trail's table and writer, under every domain app (they write to it)
     "accounts",
@@ -102,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed its second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -173,8 +176,8 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] if REDIS_URL else ["django_ra
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",  # the back office's password sign-in
-    "accounts.backends.GoogleBackOfficeBackend",  # sessions opened by its Google sign-in
+    "accounts.backends.GoogleBackOfficeBackend",  # sessions opened by the back office's Google sign-in
+    "accounts.backends.StaffPasswordBackend",  # its password sign-in, where allowed
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -269,6 +272,12 @@ PEERLY_GOOGLE_OAUTH_AUTHORIZATION_URL = env_str(
     "PEERLY_GOOGLE_OAUTH_AUTHORIZATION_URL", "https://accounts.google.com/o/oauth2/v2/auth"
 )
 PEERLY_GOOGLE_OAUTH_TOKEN_URL = env_str("PEERLY_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+
+# --- The back office's second factor (accounts/two_factor.py) -------------------
+# A password sign-in to the admin must pass a TOTP code (or a recovery code) before any admin page opens.
+# On by default whenever debug is off; Google sign-ins are exempt (the workspace's own policy applies).
+PEERLY_STAFF_TOTP_REQUIRED = env_bool("PEERLY_STAFF_TOTP_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = env_str("PEERLY_STAFF_TOTP_ISSUER", "Peerly")  # the name authenticator apps show
 
 # --- Peerly tokens (JWT) ---------------------------------------------------
 PEERLY_JWT_ISSUER = env_str("PEERLY_JWT_ISSUER", "node.peerly.com")

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from peerly.api.views import HealthView, SchemaView
 
 urlpatterns = [
-    path("admin/google/", include("accounts.backoffice_urls")),  # before the admin: its catch-all
+    path("admin/", include("accounts.backoffice_urls")),  # before the admin: its catch-all
     path("admin/", admin.site.urls),
     # Paths exactly as the contract, a trailing slash tolerated, never a redirect.
     re_path(r"^health/?$", HealthView.as_view(), name="health"),

@@ -154,3 +154,13 @@ def test_the_docs_links_lead_somewhere():
             if not linked.exists() or (anchor and anchor not in anchors(linked.read_text())):
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert broken == []
+
+
+def test_the_security_section_cites_tests_that_exist_and_run():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    cited = set(re.findall(r"`([\w/]+/test_\w+\.py)`", section))
+    assert len(cited) >= 10
+    testpaths = re.search(r"^testpaths = (.+)$", (ROOT / "pytest.ini").read_text(), flags=re.M).group(1).split()
+    missing = {path for path in cited if not (ROOT / path).is_file() or path.split("/")[0] not in testpaths}
+    assert missing == set()

@@ -245,7 +245,13 @@ def test_a_super_admin_opens_any_organisations_objects(client, home, away):
 # --- sign-in -----------------------------------------------------------------------------------------
 
 
+def passwords_allowed(organization) -> None:
+    organization.staff_password_sign_in = True  # else Google only (accounts/tests/test_admin_password_policy.py)
+    organization.save()
+
+
 def test_staff_sign_in_with_email_and_password(client, home):
+    passwords_allowed(home.organization)
     login_page = client.get(reverse("admin:login"))
     assert login_page.status_code == 200
     assert "Email" in login_page.content.decode()
@@ -262,6 +268,7 @@ def test_staff_sign_in_with_email_and_password(client, home):
 
 @pytest.mark.parametrize("who", ["employee", "deleted_moderator"])
 def test_members_and_deleted_staff_cannot_sign_in(client, home, who):
+    passwords_allowed(home.organization)
     response = client.post(
         reverse("admin:login"), {"username": getattr(home, who).email, "password": "peerly-test-password"}
     )

@@ -25,6 +25,8 @@ def _limits(settings):
 
 
 def staff(organization):
+    organization.staff_password_sign_in = True
+    organization.save()
     user = UserFactory(organization=organization, moderator=True)
     user.set_password(PASSWORD)
     user.save()

@@ -177,6 +177,8 @@ def test_a_dry_run_sync_records_nothing(as_user, org_admin, organization):
 
 
 def test_staff_sign_ins_and_failed_sign_ins_are_recorded(client, organization):
+    organization.staff_password_sign_in = True
+    organization.save()
     moderator = UserFactory(organization=organization, moderator=True)
     login = reverse("admin:login")
 

@@ -7,6 +7,7 @@ against pytest-django's live server, with the production static storage (collect
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from django.db.backends.signals import connection_created
 from django.test.testcases import LiveServerThread
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
+from accounts.tests.test_admin_two_factor import totp
 from accounts.tokens import token_encode
 from moderation.models import ReportStatus
 from moderation.tests.factories import RecognitionFactory, ReportFactory
@@ -112,6 +114,8 @@ def test_a_moderator_hides_a_reported_recognition_from_the_admin_queue(live_serv
     assert (Path(settings.STATIC_ROOT) / "staticfiles.json").exists(), "run collectstatic first (./scripts/test does)"
     recognition = RecognitionFactory(text="Covered my on-call shift at 3am")
     organization = recognition.organization
+    organization.staff_password_sign_in = True  # the organisation chose passwords for its staff
+    organization.save()
     ReportFactory(recognition=recognition, mark_as="fraud", reason="They were on holiday that week")
     RecognitionFactory(organization=organization, text="Kept for the feed")
     moderator = UserFactory(organization=organization, moderator=True, email="mod@" + organization.domains.get().domain)
@@ -198,4 +202,41 @@ def test_an_org_admin_signs_in_with_google_through_the_consent_page(
     page.wait_for_url(f"{live_server_url}/admin/")
     assert "Globex" in page.inner_text("#site-name")
     assert admin.email in page.text_content("#user-tools")  # "Welcome, <email>": the session is theirs
+    assert page.csp_violations == []
+
+
+def test_a_password_sign_in_sets_up_two_factor_from_the_qr_code_page(live_server_url, settings, browser_page):
+    # given: two-factor required, and a moderator of an organisation that allows passwords
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.PEERLY_STAFF_TOTP_REQUIRED = True
+    moderator = UserFactory(
+        organization=OrganizationFactory(name="Initech", staff_password_sign_in=True), moderator=True
+    )
+    page = browser_page
+
+    # when: they sign in with their password
+    page.goto(f"{live_server_url}/admin/login/?next=/admin/")
+    page.fill("#id_username", moderator.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+    # then: the enrolment page, with a QR code drawn as SVG and the key to type by hand
+    page.wait_for_url(f"{live_server_url}/admin/two-factor/enrol/?next=%2Fadmin%2F")
+    qr_code = page.locator("#two-factor-qr-code svg")
+    assert qr_code.bounding_box()["width"] > 150  # large enough to scan
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "two-factor-enrol.png"), full_page=True)
+    secret = page.inner_text("#two-factor-secret")
+
+    # when: they type the code their app computes from that key
+    page.fill("#id_code", totp(secret, time.time()))
+    page.click("#two-factor-form input[type=submit]")
+
+    # then: ten recovery codes, shown once, and on into the back office
+    page.wait_for_selector("#recovery-codes")
+    assert len(page.locator("#recovery-codes li").all_inner_texts()) == 10
+    page.click("#two-factor-continue")
+    page.wait_for_url(f"{live_server_url}/admin/")
+    assert moderator.email in page.text_content("#user-tools")
     assert page.csp_violations == []

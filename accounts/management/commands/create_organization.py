@@ -1,3 +1,4 @@
+import argparse
 import zoneinfo
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--timezone", help="IANA timezone used for renewals (default UTC).")
         parser.add_argument("--contact-email")
         parser.add_argument("--admin-email", help="Make this member an organisation admin (created if missing).")
+        parser.add_argument(
+            "--staff-password-sign-in",
+            action=argparse.BooleanOptionalAction,
+            help="Let the organisation's admins and moderators also sign in to the admin with a password "
+            "(default for a new organisation: Google sign-in only).",
+        )
 
     def handle(self, *args, **options):
         if options["timezone"] and options["timezone"] not in zoneinfo.available_timezones():
@@ -33,6 +40,7 @@ class Command(BaseCommand):
                 renewal=options["renewal"],
                 timezone_name=options["timezone"],
                 contact_email=options["contact_email"],
+                staff_password_sign_in=options["staff_password_sign_in"],
             )
             admin = None
             if options["admin_email"]:

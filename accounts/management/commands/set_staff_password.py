@@ -32,4 +32,13 @@ class Command(BaseCommand):
             raise CommandError(" ".join(error.messages)) from None
         user.set_password(password)
         user.save(update_fields=["password"])
+        if not user.may_sign_in_with_password:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Password set for {user.email}, but {user.organization} signs in to the admin with Google "
+                    "only: turn on its 'staff may sign in with a password' setting (or run create_organization "
+                    "with --staff-password-sign-in) for the password to work"
+                )
+            )
+            return
         self.stdout.write(self.style.SUCCESS(f"Password set for {user.email}; they can sign in at /admin/"))
