@@ -45,6 +45,7 @@ class Organization(models.Model):
     staff_password_sign_in = models.BooleanField(
         "staff may sign in with a password",
         default=False,
+        db_default=False,  # rows inserted by an older release during a rolling deploy: Google only
         help_text="Off: this organisation's admins and moderators sign in to the back office with Google only. "
         "On: also with a password an operator sets (`manage.py set_staff_password`), plus a code from an "
         "authenticator app where two-factor is required. Super admins may always use a password.",

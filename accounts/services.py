@@ -1,12 +1,16 @@
 """Every write on organisations, users and tokens."""
 
+import time
 from datetime import UTC, datetime
 
 import django_otp
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.models import Device
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.errors import (
@@ -30,7 +34,13 @@ from accounts.models import (
     User,
 )
 from accounts.tokens import IssuedToken, token_encode
-from accounts.two_factor import GOOGLE_BACKOFFICE_BACKEND, is_totp_code, recovery_code_hash, recovery_codes_generate
+from accounts.two_factor import (
+    GOOGLE_BACKOFFICE_BACKEND,
+    is_totp_code,
+    recovery_code_hash,
+    recovery_codes_generate,
+    second_factor_pending,
+)
 from audit.models import AuditAction, AuditTarget
 from audit.services import audit_event_build, audit_events_save, audit_record, changes
 from peerly.api.exceptions import AccessDenied, InvalidData, InvalidToken
@@ -302,8 +312,12 @@ def user_restore(*, actor: User, user: User) -> User:
 
 
 def staff_sign_in_record(*, user: User, request, backend: str = "") -> None:
-    """Audit a back-office sign-in (Django's `user_logged_in`): who, how, from where."""
+    """Audit a back-office sign-in (Django's `user_logged_in`): who, how, from where; for a password
+    that still owes its second factor, says so (staff.second_factor_passed follows when it is passed)."""
     method = "google" if backend == GOOGLE_BACKOFFICE_BACKEND else "password"
+    after = {"method": method}
+    if request is not None and second_factor_pending(request):
+        after["second_factor"] = "pending"
     with transaction.atomic():
         audit_record(
             action=AuditAction.STAFF_SIGNED_IN,
@@ -311,7 +325,7 @@ def staff_sign_in_record(*, user: User, request, backend: str = "") -> None:
             target_id=user.pk,
             organization_id=user.organization_id,
             actor=user,
-            after={"method": method},
+            after=after,
             request=request,
         )
 
@@ -341,29 +355,23 @@ def staff_sign_in_failure_record(*, username: str, method: str, request) -> None
 # --- The back office's second factor (accounts/two_factor.py) ------------------
 
 
-def staff_totp_enrolment_device(*, user: User) -> TOTPDevice:
-    """The authenticator secret a staff member is enrolling: the one already shown to them (a reload
-    shows the same QR code), else a new one. Confirmed only by staff_totp_enrol."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
-    return device
-
-
-def staff_totp_enrol(*, user: User, code: str, request) -> tuple[TOTPDevice, list[str]] | None:
-    """Confirm the pending authenticator with a code it shows, and issue the recovery codes (returned
-    once, stored hashed). None when the code is wrong (audited), or when the member already has an
-    authenticator (enrolment never replaces one: an operator resets it, staff_totp_reset)."""
+def staff_totp_enrol(*, user: User, key: str, code: str, request) -> tuple[TOTPDevice, list[str]] | None:
+    """Pair the authenticator app holding `key` (the hex secret shown on this session's enrolment page,
+    accounts.two_factor_views) with a code it computes, and issue the recovery codes (returned once,
+    stored hashed). None when the code is wrong (audited), or when the member has an authenticator
+    already: enrolment never replaces one (an operator resets it: staff_totp_reset). Nothing is stored
+    before the code is right, so a secret shown to one session is never another's."""
+    code = str(code).replace(" ", "")
     with transaction.atomic():
-        device = None
-        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-            device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("-pk").first()
-        if device is None or not device.verify_token(str(code).replace(" ", "")):
+        User.objects.select_for_update().filter(pk=user.pk).first()  # one enrolment of a member at a time
+        totp = TOTP(bytes.fromhex(key))
+        totp.time = time.time()
+        right = is_totp_code(code) and totp.verify(int(code), tolerance=1)
+        if not right or TOTPDevice.objects.filter(user=user).exists():
             staff_sign_in_failure_record(username=user.email, method="totp", request=request)
             return None
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        # The code just used is spent (django-otp accepts only later time steps).
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", key=key, last_t=totp.t())
         codes = recovery_codes_generate()
         RecoveryCodes.objects.filter(user=user).delete()
         RecoveryCodes.objects.create(
@@ -388,7 +396,7 @@ def staff_second_factor_verify(*, user: User, code: str, request) -> Device | No
     code = str(code).strip()
     method = "totp" if is_totp_code(code) else "recovery_code"
     model = TOTPDevice if method == "totp" else RecoveryCodes
-    stored = model.objects.filter(user=user, confirmed=True).first()
+    stored = model.objects.filter(user=user, confirmed=True).order_by("pk").first()
     with transaction.atomic():
         device = django_otp.verify_token(user, stored.persistent_id, code.replace(" ", "")) if stored else None
         if device is None:
@@ -409,13 +417,34 @@ def staff_second_factor_verify(*, user: User, code: str, request) -> Device | No
     return device
 
 
+def staff_second_factor_locked_until(*, user: User) -> datetime | None:
+    """Until when django-otp refuses every code of the member's authenticator after wrong ones."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    if device is None:
+        return None
+    allowed, info = device.verify_is_allowed()
+    return None if allowed else (info or {}).get("locked_until")
+
+
+def staff_sessions_end(*, user: User) -> int:
+    """End every back-office session of the member (the database session store); how many."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
 def staff_totp_reset(*, user: User) -> bool:
-    """Forget a staff member's authenticator and recovery codes (a lost phone): their next password
-    sign-in enrols again. An operator's act (manage.py reset_staff_totp), audited; False if nothing
-    was enrolled."""
+    """Forget a staff member's authenticator and recovery codes (a lost phone) and end their
+    back-office sessions (one on a lost laptop must not enrol a new phone without the password): their
+    next password sign-in enrols again. An operator's act (manage.py reset_staff_totp), audited; False
+    if nothing was enrolled."""
     with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
         removed += RecoveryCodes.objects.filter(user=user).delete()[0]
+        staff_sessions_end(user=user)
         if removed:
             audit_record(
                 action=AuditAction.STAFF_TOTP_RESET,

@@ -7,6 +7,8 @@ second factor too). Codes count against the admin's login limits, per account an
 passwords; every refusal is audited (accounts.services).
 """
 
+import math
+import time
 from base64 import b32encode
 from functools import wraps
 from urllib.parse import urlencode
@@ -16,11 +18,15 @@ from django.contrib import admin
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from accounts import services
 from accounts.backoffice_views import safe_next_url
@@ -29,6 +35,8 @@ from accounts.two_factor import qr_code_svg, second_factor_pending
 from peerly.api.ratelimit import admin_login_limits, limits_refund, limits_take
 
 WRONG_CODE = "That code is not right, or it was used already. Wait for the next code and try again."
+ENROLMENT_SESSION_KEY = "peerly_totp_enrolment"
+ENROLMENT_KEY_SECONDS = 10 * 60
 
 
 def next_url(request: HttpRequest) -> str:
@@ -64,6 +72,14 @@ def _verified(request: HttpRequest, device) -> None:
     django_otp.login(request, device)
 
 
+def _wrong_code(user) -> str:
+    locked_until = services.staff_second_factor_locked_until(user=user)
+    if locked_until is not None:
+        seconds = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
+        return f"{WRONG_CODE} After wrong codes, the next try waits: {seconds} second{pluralize(seconds)} from now."
+    return WRONG_CODE
+
+
 @never_cache
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "POST"])
@@ -84,8 +100,18 @@ def verify(request: HttpRequest) -> HttpResponse:
             limits_refund(limits)
             _verified(request, device)
             return HttpResponseRedirect(next_url(request))
-        error = WRONG_CODE
+        error = _wrong_code(request.user)
     return _page(request, "two_factor_verify.html", "Two-factor sign-in", error=error)
+
+
+def _enrolment_key(request: HttpRequest) -> str:
+    """The secret this session shows while enrolling: kept in the session only (never in the database
+    before it is confirmed, never shown to another session), renewed after ENROLMENT_KEY_SECONDS."""
+    pending = request.session.get(ENROLMENT_SESSION_KEY)
+    if not isinstance(pending, dict) or time.time() - pending.get("created", 0) > ENROLMENT_KEY_SECONDS:
+        pending = {"key": random_hex(20), "created": time.time()}
+        request.session[ENROLMENT_SESSION_KEY] = pending
+    return pending["key"]
 
 
 @never_cache
@@ -95,29 +121,32 @@ def verify(request: HttpRequest) -> HttpResponse:
 def enrol(request: HttpRequest) -> HttpResponse:
     if staff_has_authenticator(request.user):  # enrolment never replaces an authenticator
         return HttpResponseRedirect(two_factor_url("admin-two-factor", next_url(request)))
+    key = _enrolment_key(request)
     error = ""
     if request.method == "POST":
         limits = admin_login_limits(request, request.user.email)
         retry_after = limits_take(request, limits)
         if retry_after is not None:
             return admin.site.too_many_attempts(request, retry_after)
-        enrolled = services.staff_totp_enrol(user=request.user, code=request.POST.get("code", ""), request=request)
+        code = request.POST.get("code", "")
+        enrolled = services.staff_totp_enrol(user=request.user, key=key, code=code, request=request)
         if enrolled is not None:
             device, recovery_codes = enrolled
             limits_refund(limits)
+            request.session.pop(ENROLMENT_SESSION_KEY, None)
             _verified(request, device)
-            return _page(
-                request, "two_factor_recovery_codes.html", "Your recovery codes", recovery_codes=recovery_codes
-            )
+            title = "Your recovery codes"
+            return _page(request, "two_factor_recovery_codes.html", title, recovery_codes=recovery_codes)
         error = WRONG_CODE
-    device = services.staff_totp_enrolment_device(user=request.user)
-    secret = b32encode(device.bin_key).decode()
+    shown = TOTPDevice(user=request.user, key=key)  # not saved: only its otpauth:// URL and key are shown
+    secret = b32encode(shown.bin_key).decode()
     return _page(
         request,
         "two_factor_enrol.html",
         "Set up two-factor sign-in",
         error=error,
-        qr_code=qr_code_svg(device.config_url),
+        qr_code=qr_code_svg(shown.config_url),
+        otpauth_url=shown.config_url,
         secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
     )
 

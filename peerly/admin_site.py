@@ -11,7 +11,6 @@ the code.
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
@@ -21,19 +20,15 @@ from peerly.api.ratelimit import admin_login_limits, limits_refund, limits_take
 
 
 class PeerlyAdminAuthenticationForm(AdminAuthenticationForm):
-    def get_invalid_login_error(self) -> ValidationError:
-        from accounts.services import organization_for_email
-
-        # Where the email's organisation signs in with Google only, say so: it depends on the domain
-        # alone (not on whether the account exists or the password was right).
-        organization = organization_for_email(self.cleaned_data.get("username") or "")
-        if organization is not None and not organization.staff_password_sign_in:
-            return ValidationError(
-                'Staff of this email domain sign in with Google: use "Sign in with Google". '
-                "(A super admin: check the email and password.)",
-                code="google_only",
-            )
-        return super().get_invalid_login_error()
+    # One answer for every refused password, whatever the domain (it must not tell which domains are
+    # customers, or which of them sign in with Google only), pointing to Google sign-in.
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": (
+            "Please enter the correct %(username)s and password for a staff account. Where your "
+            'organisation signs in with Google only, a password cannot work: use "Sign in with Google".'
+        ),
+    }
 
 
 class PeerlyAdminSite(admin.AdminSite):

@@ -21,6 +21,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='organization',
             name='staff_password_sign_in',
-            field=models.BooleanField(default=False, help_text="Off: this organisation's admins and moderators sign in to the back office with Google only. On: also with a password an operator sets (`manage.py set_staff_password`), plus a code from an authenticator app where two-factor is required. Super admins may always use a password.", verbose_name='staff may sign in with a password'),
+            field=models.BooleanField(db_default=False, default=False, help_text="Off: this organisation's admins and moderators sign in to the back office with Google only. On: also with a password an operator sets (`manage.py set_staff_password`), plus a code from an authenticator app where two-factor is required. Super admins may always use a password.", verbose_name='staff may sign in with a password'),
         ),
     ]

@@ -9,6 +9,7 @@ REMOTE_ADDR to Django's in-process client: nothing connects.
 import base64
 import hashlib
 import hmac
+import html
 import re
 import struct
 import time
@@ -103,13 +104,14 @@ def test_enrolment_shows_a_qr_code_and_the_key_then_the_recovery_codes_once(orga
     client, _ = sign_in(moderator)
 
     page = client.get("/admin/two-factor/enrol/")
-    html = page.content.decode()
+    body = page.content.decode()
     assert page.status_code == 200
-    assert '<div id="two-factor-qr-code" role="img"' in html
-    assert "<svg" in html
-    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline script (the CSP forbids it)
+    assert '<div id="two-factor-qr-code" role="img"' in body
+    assert "<svg" in body
+    assert not re.search(r"<script(?![^>]*\bsrc=)", body)  # no inline script (the CSP forbids it)
     secret = shown_secret(page)
     assert shown_secret(client.get("/admin/two-factor/enrol/")) == secret  # a reload shows the same key
+    assert not moderator.totpdevice_set.exists()  # nothing stored before the code is right
 
     wrong = client.post("/admin/two-factor/enrol/", {"code": totp(secret, T0 + 300)})
     assert wrong.status_code == 200
@@ -139,9 +141,10 @@ def test_enrolment_shows_a_qr_code_and_the_key_then_the_recovery_codes_once(orga
 def test_the_authenticator_uri_names_peerly_and_the_member(organization):
     moderator = staff(organization)
     client, _ = sign_in(moderator)
-    secret = shown_secret(client.get("/admin/two-factor/enrol/"))
-    device = moderator.totpdevice_set.get()
-    uri = urlsplit(device.config_url)
+    page = client.get("/admin/two-factor/enrol/")
+    secret = shown_secret(page)
+    link = re.search(r'<a id="two-factor-open-app" href="([^"]+)">', page.content.decode()).group(1)
+    uri = urlsplit(html.unescape(link))
     assert (uri.scheme, uri.netloc) == ("otpauth", "totp")
     assert uri.path == f"/Peerly%3A{moderator.email.replace('@', '%40')}"
     assert parse_qs(uri.query)["secret"] == [secret.replace(" ", "")]
@@ -296,3 +299,87 @@ def test_super_admins_do_not_see_anyones_authenticator_key_in_the_admin(super_ad
     assert index.status_code == 200
     assert "otp_totp" not in index.content.decode()
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
+
+
+def test_the_key_being_enrolled_belongs_to_one_session_and_expires(organization, clock):
+    moderator = staff(organization)
+    owner, _ = sign_in(moderator)
+    intruder, _ = sign_in(moderator, ip="127.0.0.2")  # someone else who learnt the password
+    key = shown_secret(owner.get("/admin/two-factor/enrol/"))
+    assert shown_secret(intruder.get("/admin/two-factor/enrol/")) != key
+    # The owner's key cannot be confirmed from the other session, even with a right code for it.
+    refused = intruder.post("/admin/two-factor/enrol/", {"code": totp(key, T0)})
+    assert refused.status_code == 200
+    assert not moderator.totpdevice_set.exists()
+
+    clock.shift(11 * 60)
+    assert shown_secret(owner.get("/admin/two-factor/enrol/")) != key  # a key shown long ago is replaced
+
+
+def test_the_enrolment_service_never_replaces_an_authenticator(organization, clock):
+    from accounts import services
+
+    moderator = staff(organization)
+    enrol(sign_in(moderator)[0])
+    key = "ab" * 20
+    assert (
+        services.staff_totp_enrol(
+            user=moderator, key=key, code=totp(base64.b32encode(bytes.fromhex(key)).decode(), T0), request=None
+        )
+        is None
+    )
+    assert moderator.totpdevice_set.count() == 1
+
+
+def test_a_pending_session_changes_nothing_in_the_admin(organization):
+    from accounts.models import Organization
+    from accounts.tests.backoffice import admin_url
+
+    admin = staff(organization, org_admin=True)
+    client, _ = sign_in(admin)
+    url = admin_url(Organization, "change", organization.pk)
+    posted = client.post(url, {"name": organization.name, "hi5_limit": "99", "timezone": "UTC"})
+    assert posted.status_code == 302
+    assert posted.url.startswith("/admin/login/")
+    organization.refresh_from_db()
+    assert organization.hi5_limit != 99
+    assert client.get("/admin/password_change/").status_code == 302
+
+
+def test_the_sign_in_is_audited_as_pending_until_the_code(organization, clock):
+    moderator = staff(organization)
+    sign_in(moderator)
+    event = AuditEvent.objects.get(action="staff.signed_in")
+    assert event.after == {"method": "password", "second_factor": "pending"}
+
+
+def test_after_wrong_codes_the_page_says_how_long_to_wait(organization, clock):
+    moderator = staff(organization)
+    secret, _ = enrol(sign_in(moderator)[0])
+    client, answer = sign_in(moderator)
+    for _ in range(3):
+        clock.shift(3)  # past each wait: three counted failures
+        client.post(answer.url, {"code": "000000"})
+    page = client.post(answer.url, {"code": totp(secret, time.time())}).content.decode()
+    assert "the next try waits: 4 seconds from now" in page  # django-otp: 2 ** (3 - 1) seconds
+    clock.shift(30)
+    assert client.post(answer.url, {"code": totp(secret, time.time())}).url == "/admin/"
+
+
+def test_a_foreign_next_is_not_followed_after_the_code(organization, clock):
+    moderator = staff(organization)
+    secret, _ = enrol(sign_in(moderator)[0])
+    client, _ = sign_in(moderator)
+    clock.shift(60)
+    verified = client.post("/admin/two-factor/?next=https://evil.example/", {"code": totp(secret, time.time())})
+    assert verified.url == "/admin/"
+
+
+def test_a_reset_ends_the_members_sessions(organization, clock):
+    moderator = staff(organization)
+    laptop, _ = sign_in(moderator)
+    enrol(laptop)
+    assert laptop.get("/admin/").status_code == 200
+    call_command("reset_staff_totp", moderator.email, stdout=StringIO())
+    # The session on the lost laptop is gone: not even the enrolment page, without the password.
+    assert laptop.get("/admin/two-factor/enrol/").url == "/admin/login/"

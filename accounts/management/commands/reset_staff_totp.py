@@ -6,8 +6,9 @@ from accounts.models import User
 
 class Command(BaseCommand):
     help = (
-        "Forget a staff member's authenticator app and recovery codes (a lost or replaced phone). "
-        "Their next password sign-in to the admin sets up a new one. Recorded in the audit trail."
+        "Forget a staff member's authenticator app and recovery codes (a lost or replaced phone) and end "
+        "their back-office sessions. Their next password sign-in to the admin sets up a new one. "
+        "Recorded in the audit trail."
     )
 
     def add_arguments(self, parser):
