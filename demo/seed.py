@@ -11,7 +11,7 @@ from corevalues.services import core_value_create
 from moderation.models import ReportReason
 from moderation.services import report_create
 from recognitions.models import Recognition
-from recognitions.services import hi5_give, recognition_create
+from recognitions.services import hi5_give, hi5_quotas_renew, recognition_create
 
 DEMO_PASSWORD = "peerly-demo"
 
@@ -74,6 +74,9 @@ def seed_demo() -> bool:
         for email, first, last, role, staff in DEMO_PEOPLE
     ]
     User.objects.create_superuser("root@peerly.example", DEMO_PASSWORD)
+    # This week's quotas are handed out before the demo spends from them (else the worker's first
+    # renewal, finding Acme never renewed, would refill what the demo data spent).
+    hi5_quotas_renew()
     seed_recognitions_demo(organization=acme, people=people)
     seed_moderation_demo(organization=acme, people=people)
     return True

@@ -10,6 +10,7 @@ from audit.services import audit_record
 from moderation.errors import AlreadyReported
 from moderation.models import Report, ReportStatus, Review
 from peerly.api.exceptions import AccessDenied, NotFound
+from peerly.events import EventType, event_emit
 from recognitions.errors import OwnRecognition, RecognitionHidden
 from recognitions.models import Recognition
 
@@ -84,5 +85,10 @@ def review_create(*, actor: User, recognition: Recognition, is_inappropriate: bo
     if locked.is_hidden != is_inappropriate:
         locked.is_hidden = is_inappropriate
         locked.save(update_fields=["is_hidden"])
+        event_emit(
+            EventType.RECOGNITION_HIDDEN if is_inappropriate else EventType.RECOGNITION_RESTORED,
+            organization_id=locked.organization_id,
+            recognition_id=locked.pk,
+        )
     recognition.is_hidden = locked.is_hidden
     return review

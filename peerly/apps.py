@@ -11,4 +11,4 @@ class PeerlyConfig(AppConfig):
 class PeerlyAdminConfig(AdminConfig):
     """The Django admin, served by PeerlyAdminSite (its login counts failed attempts)."""
 
-    default_site = "peerly.admin_site.PeerlyAdminSite"
+    default_site = "accounts.admin_site.PeerlyAdminSite"

@@ -68,7 +68,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if 
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "peerly.apps.PeerlyAdminConfig",  # django.contrib.admin with Peerly's site (peerly/admin_site.py)
+    "peerly.apps.PeerlyAdminConfig",  # django.contrib.admin with Peerly's site (accounts/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "django_otp",
     "django_otp.plugins.otp_totp",  # the back office's TOTP devices (accounts/two_factor.py)
+    "procrastinate.contrib.django",  # background jobs in PostgreSQL (each app's tasks.py)
     "peerly.apps.PeerlyConfig",
     "audit",  # the audit trail's table and writer, under every domain app (they write to it)
     "accounts",
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "recognitions",
     "moderation",
     "integrations",
+    "notifications",  # email (and later Slack, webhooks) for the events the domain apps emit
     "demo",  # on top: seed_demo writes through every app's services
 ]
 
@@ -161,7 +163,7 @@ PEERLY_RATE_LIMIT_SIGNIN = env_rate("PEERLY_RATE_LIMIT_SIGNIN", "10/m")
 PEERLY_RATE_LIMIT_WRITES = env_rate("PEERLY_RATE_LIMIT_WRITES", "30/m")
 PEERLY_RATE_LIMIT_READS = env_rate("PEERLY_RATE_LIMIT_READS", "600/m")
 PEERLY_RATE_LIMIT_API_KEYS = env_rate("PEERLY_RATE_LIMIT_API_KEYS", "1000/m")
-# Failed password logins to the admin, per client IP and per account (peerly/admin_site.py).
+# Failed password logins to the admin, per client IP and per account (accounts/admin_site.py).
 PEERLY_RATE_LIMIT_ADMIN_LOGIN_IP = env_rate("PEERLY_RATE_LIMIT_ADMIN_LOGIN_IP", "20/h")
 PEERLY_RATE_LIMIT_ADMIN_LOGIN_ACCOUNT = env_rate("PEERLY_RATE_LIMIT_ADMIN_LOGIN_ACCOUNT", "5/15m")
 # A META key such as HTTP_X_FORWARDED_FOR, only when a proxy you run sets it; else REMOTE_ADDR is the client.
@@ -279,6 +281,28 @@ PEERLY_GOOGLE_OAUTH_TOKEN_URL = env_str("PEERLY_GOOGLE_OAUTH_TOKEN_URL", "https:
 PEERLY_STAFF_TOTP_REQUIRED = env_bool("PEERLY_STAFF_TOTP_REQUIRED", not DEBUG)
 OTP_TOTP_ISSUER = env_str("PEERLY_STAFF_TOTP_ISSUER", "Peerly")  # the name authenticator apps show
 
+# --- Background jobs (procrastinate) and email ------------------------------
+# Jobs are rows in PostgreSQL, deferred in the transaction of the change that causes them; workers:
+# `python manage.py procrastinate worker` (docs/operations.md). Successful jobs are deleted, failed
+# ones stay (the admin lists them, with a retry action).
+PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
+# A worker silent (no heartbeat) for this long died: its running jobs start again (peerly/tasks.py).
+PEERLY_WORKER_STALLED_SECONDS = env_int("PEERLY_WORKER_STALLED_SECONDS", 60)
+# Django's email settings, from the environment. Without EMAIL_HOST the demo (debug on) prints emails
+# to the worker's console; in production the SMTP server defaults to localhost:25.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("PEERLY_EMAIL_TIMEOUT_SECONDS", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Peerly <peerly@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG and env_str("EMAIL_HOST") is None
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+
 # --- Peerly tokens (JWT) ---------------------------------------------------
 PEERLY_JWT_ISSUER = env_str("PEERLY_JWT_ISSUER", "node.peerly.com")
 PEERLY_JWT_AUDIENCE = env_str("PEERLY_JWT_AUDIENCE", "peerly.com")
@@ -365,5 +389,9 @@ LOGGING = {
     "loggers": {
         # Our own error handler logs server errors once, with the request id.
         "django.request": {"handlers": ["console"], "level": "CRITICAL", "propagate": False},
+        # procrastinate: its start-up chatter (tasks registered) in every process only when asked for;
+        # the worker's own lines (jobs started, succeeded, failed, retried) at the configured level.
+        "procrastinate": {"level": "WARNING"},
+        "procrastinate.worker": {"level": LOG_LEVEL},
     },
 }

@@ -19,6 +19,7 @@ from accounts.models import Organization, User
 from corevalues.models import CoreValue
 from peerly.api.db import violates
 from peerly.api.exceptions import AccessDenied, UnknownReference
+from peerly.events import EventType, event_emit
 from recognitions.errors import (
     AlreadyHi5,
     InsufficientHi5Balance,
@@ -75,6 +76,9 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
                 given_for=receiver,
                 text=text,
             )
+            event_emit(
+                EventType.RECOGNITION_CREATED, organization_id=actor.organization_id, recognition_id=recognition.pk
+            )
     if not spent:
         raise InsufficientHi5Balance()
     actor.hi5_quota_balance = max(actor.hi5_quota_balance - 1, 0)
@@ -113,6 +117,12 @@ def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5
                     raise AlreadyHi5()
                 raise InsufficientHi5Balance()
             hi5 = Hi5.objects.create(recognition=recognition, given_by=actor, comment=comment)
+            event_emit(
+                EventType.HI5_CREATED,
+                organization_id=recognition.organization_id,
+                recognition_id=recognition.pk,
+                hi5_id=hi5.pk,
+            )
     except IntegrityError as exc:
         if violates(exc, HI5_UNIQUE_CONSTRAINT):
             raise AlreadyHi5() from None

@@ -1,5 +1,6 @@
 """Real processes for tests: a throwaway redis-server and gunicorn instances of Peerly, all on 127.0.0.1."""
 
+import asyncio
 import os
 import shutil
 import signal
@@ -127,6 +128,96 @@ class PeerlyServer:
         stop(self.process)
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
+
+
+class Worker:
+    """`manage.py procrastinate worker` as its own process on the test database, mailing to `smtp_port`."""
+
+    def __init__(self, *, smtp_port: int, name: str = "test-worker", **env: str) -> None:
+        self.name = name
+        self.workers_before = self.workers_registered()
+        self.log = tempfile.NamedTemporaryFile(prefix=f"peerly-{name}-", suffix=".log", delete=False)  # noqa: SIM115
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "peerly.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": shared_database_url(),
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
+            "PEERLY_LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "procrastinate", "worker", "--name", name],
+            cwd=ROOT,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def start(self) -> "Worker":
+        def registered() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited with {self.process.returncode}:\n{self.output()}")
+            return self.workers_registered() > self.workers_before  # its first heartbeat
+
+        wait_until(registered, timeout=60, what=f"worker {self.name}")
+        return self
+
+    @staticmethod
+    def workers_registered() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM procrastinate_workers")
+            return cursor.fetchone()[0]
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye, its jobs left `doing` (a machine that died)."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        stop(self.process)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port that keeps every message it receives."""
+
+    def __init__(self, port: int | None = None, *, stall_first: bool = False) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.stall_first = stall_first  # hold the first message for a minute (a worker killed mid-send)
+        self.stalled = False
+        self.messages: list = []
+        self.port = port or free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        from email import message_from_bytes, policy
+
+        if self.stall_first and not self.stalled:
+            self.stalled = True
+            await asyncio.sleep(60)
+            return "451 Try again later"
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> "SmtpSink":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def wait_for(self, count: int, *, timeout: float = 30) -> list:
+        wait_until(lambda: len(self.messages) >= count, timeout=timeout, what=f"{count} email(s)")
+        return self.messages
 
 
 def newcomer_environment(data: Path, port: int) -> dict[str, str]:

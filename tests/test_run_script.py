@@ -61,6 +61,8 @@ def test_run_serves_the_demo_on_its_own_postgresql_and_keeps_the_data(data_folde
         # and the back office's "Sign in with Google" leads to the demo's fake Google
         google = requests.get(f"{url}/admin/google/login/", allow_redirects=False, timeout=10)
         consent = requests.get(google.headers["Location"], timeout=10)
+        # and the worker beside it delivers the demo's notifications (printed: no EMAIL_HOST in the demo)
+        wait_until(lambda: "recognised you for" in run.output(), timeout=60, what="the demo's emails")
         output = run.output()
     finally:
         rc = run.ctrl_c()

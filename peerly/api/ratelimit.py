@@ -10,7 +10,7 @@ process; else per-process memory) with django-ratelimit's fixed windows:
 | `reads`    | user, or client IP when anonymous | `PEERLY_RATE_LIMIT_READS` | `600/m` |
 | `api_keys` | API key (every method) | `PEERLY_RATE_LIMIT_API_KEYS`   | `1000/m` |
 
-The admin's password login (peerly/admin_site.py) counts failed attempts per client IP
+The admin's password login (accounts/admin_site.py) counts failed attempts per client IP
 (`PEERLY_RATE_LIMIT_ADMIN_LOGIN_IP`, `20/h`) and per account (`PEERLY_RATE_LIMIT_ADMIN_LOGIN_ACCOUNT`,
 `5/15m`); at either limit the login answers 429 until the window ends, whatever the password.
 

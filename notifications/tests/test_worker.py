@@ -1,0 +1,148 @@
+"""The notifications end to end: `manage.py procrastinate worker` as a separate process on the test
+database, mailing a real SMTP server (aiosmtpd) on a loopback port (#11)."""
+
+import time
+
+import pytest
+from django.db import connection
+
+from accounts.tests.factories import UserFactory
+from conftest import client_for
+from corevalues.tests.factories import CoreValueFactory
+from moderation.services import review_create
+from recognitions.services import recognition_create
+from tests.live import SmtpSink, Worker, free_port, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def pending_jobs() -> list[tuple[str, str, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT task_name, status, attempts FROM procrastinate_jobs WHERE status IN ('todo', 'doing') ORDER BY id"
+        )
+        return cursor.fetchall()
+
+
+@pytest.fixture
+def smtp():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def workers():
+    started: list[Worker] = []
+
+    def start(smtp_port: int, **env: str) -> Worker:
+        worker = Worker(smtp_port=smtp_port, name=f"test-worker-{len(started)}", **env)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()
+    with connection.cursor() as cursor:  # procrastinate's tables are not Django's to flush
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, "
+            "procrastinate_workers CASCADE"
+        )
+
+
+@pytest.fixture
+def people(organization):
+    giver = UserFactory(organization=organization, first_name="Grace")
+    receiver = UserFactory(organization=organization, first_name="Rita")
+    return giver, receiver, CoreValueFactory(organization=organization, text="Courage")
+
+
+def test_a_recognition_reaches_its_receiver_by_email(workers, smtp, people):
+    giver, receiver, value = people
+    workers(smtp.port)
+
+    response = client_for(giver).post(
+        "/recognitions",
+        {"given_for": receiver.pk, "core_value_id": value.pk, "text": "Saved the launch"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    [(recipients, message)] = smtp.wait_for(1)
+    assert recipients == [receiver.email]
+    assert message["Subject"] == f"{giver.display_name} recognised you for Courage"
+    assert message["Peerly-Event-Id"]
+    assert "Saved the launch" in message.get_body(preferencelist=("plain",)).get_content()
+    assert "Saved the launch" in message.get_body(preferencelist=("html",)).get_content()
+    wait_until(lambda: pending_jobs() == [], timeout=30, what="the queue to drain")
+
+
+def test_a_recognition_hidden_before_the_worker_runs_is_not_announced(workers, smtp, people, moderator):
+    giver, receiver, value = people
+    recognition = recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Oops")
+    review_create(actor=moderator, recognition=recognition, is_inappropriate=True)
+
+    workers(smtp.port)
+    wait_until(lambda: smtp.messages and pending_jobs() == [], timeout=30, what="the deliveries")
+
+    assert [(recipients, message["Subject"]) for recipients, message in smtp.messages] == [
+        ([giver.email], f"Your recognition of {receiver.display_name} was hidden")
+    ]
+
+
+def test_an_email_the_smtp_server_refused_is_retried_until_it_arrives(workers, people):
+    giver, receiver, value = people
+    port = free_port()  # nothing listens there yet: the SMTP server is down
+    workers(port)
+    recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Persistent")
+
+    def retry_scheduled() -> bool:
+        return ("notifications.email_send", "todo", 1) in pending_jobs()
+
+    wait_until(retry_scheduled, timeout=30, what="the failed email to be scheduled again")
+    late = SmtpSink(port=port).start()  # the SMTP server is back
+    try:
+        started = time.monotonic()
+        [(recipients, _)] = late.wait_for(1, timeout=60)
+        assert recipients == [receiver.email]
+        assert time.monotonic() - started < 60
+    finally:
+        late.stop()
+
+
+def test_a_worker_killed_mid_delivery_loses_nothing(workers, people, settings):
+    import asyncio
+    from types import SimpleNamespace
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+    from procrastinate.contrib.django import app
+
+    from peerly.tasks import retry_stalled_jobs
+
+    giver, receiver, value = people
+    smtp = SmtpSink(stall_first=True).start()  # takes the first message and sits on it
+    try:
+        doomed = workers(smtp.port)
+        recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Never lost")
+        wait_until(lambda: smtp.stalled, timeout=30, what="the delivery to start")
+        assert ("notifications.email_send", "doing", 0) in pending_jobs()
+
+        doomed.kill()  # SIGKILL in the middle of the SMTP conversation
+        settings.PEERLY_WORKER_STALLED_SECONDS = 1
+        time.sleep(2)  # its heartbeat is now older than that
+
+        async def periodic_run() -> int:  # what the periodic job does, here in the test's process
+            try:
+                return await retry_stalled_jobs.func(SimpleNamespace(app=app), timestamp=0)
+            finally:
+                await sync_to_async(connections.close_all)()  # the executor thread's connection
+
+        assert asyncio.run(periodic_run()) == 1
+
+        workers(smtp.port)  # another worker takes it
+        [(recipients, message)] = smtp.wait_for(1, timeout=60)
+        assert recipients == [receiver.email]
+        assert "Never lost" in message.get_body(preferencelist=("plain",)).get_content()
+    finally:
+        smtp.stop()

@@ -1,0 +1,36 @@
+"""Domain events: what happened, announced to the notifications (email now; Slack and webhooks to
+come) as one job deferred in the transaction of the change (procrastinate keeps jobs in PostgreSQL):
+a change that rolls back announces nothing, a committed one is never lost, even if the process dies
+right after the commit. The domain services emit; `notifications.tasks.event_deliver` receives (by
+name: the domain apps do not import the notifications app). Emitting costs one INSERT.
+"""
+
+import uuid
+from enum import StrEnum
+
+from django.utils import timezone
+from procrastinate.contrib.django import app
+
+DELIVER_TASK = "notifications.event_deliver"
+
+
+class EventType(StrEnum):
+    RECOGNITION_CREATED = "recognition.created"
+    HI5_CREATED = "hi5.created"
+    RECOGNITION_HIDDEN = "recognition.hidden"  # a moderator hid it
+    RECOGNITION_RESTORED = "recognition.restored"  # a later review showed it again
+
+
+def event_emit(event_type: EventType, *, organization_id: int, **ids: int) -> str:
+    """Announce an event (its subject's ids, never its content: each delivery re-reads the state when
+    it runs); its id, which every delivery of it carries (for de-duplication)."""
+    event_id = str(uuid.uuid4())
+    event = {
+        "id": event_id,
+        "type": str(event_type),
+        "created_at": timezone.now().isoformat(),
+        "organization_id": organization_id,
+        **ids,
+    }
+    app.configure_task(name=DELIVER_TASK).defer(event=event)
+    return event_id
