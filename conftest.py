@@ -19,6 +19,23 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _jobs_cleared(request, django_db_blocker):
+    """procrastinate's tables are not Django's to flush: after a test whose writes were committed
+    (transactional, live servers, workers), its jobs and workers are removed too."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
+    if committed:
+        from django.db import connection
+
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, "
+                "procrastinate_workers CASCADE"
+            )
+
+
 @pytest.fixture(scope="session")
 def fake_google_server():
     server = FakeGoogle().start()

@@ -311,6 +311,21 @@ def user_restore(*, actor: User, user: User) -> User:
 # --- Back-office sign-ins (the audit trail) -----------------------------------
 
 
+def _staff_event(
+    *, action: str, user: User, request=None, actor: User | None = None, after: dict | None = None
+) -> None:
+    """An audit event about a staff member's own sign-in (the actor: themselves, or None for an operator)."""
+    audit_record(
+        action=action,
+        target_type=AuditTarget.USER,
+        target_id=user.pk,
+        organization_id=user.organization_id,
+        actor=actor,
+        after=after,
+        request=request,
+    )
+
+
 def staff_sign_in_record(*, user: User, request, backend: str = "") -> None:
     """Audit a back-office sign-in (Django's `user_logged_in`): who, how, from where; for a password
     that still owes its second factor, says so (staff.second_factor_passed follows when it is passed)."""
@@ -319,15 +334,7 @@ def staff_sign_in_record(*, user: User, request, backend: str = "") -> None:
     if request is not None and second_factor_pending(request):
         after["second_factor"] = "pending"
     with transaction.atomic():
-        audit_record(
-            action=AuditAction.STAFF_SIGNED_IN,
-            target_type=AuditTarget.USER,
-            target_id=user.pk,
-            organization_id=user.organization_id,
-            actor=user,
-            after=after,
-            request=request,
-        )
+        _staff_event(action=AuditAction.STAFF_SIGNED_IN, user=user, actor=user, after=after, request=request)
 
 
 def staff_sign_in_failure_record(*, username: str, method: str, request) -> None:
@@ -377,15 +384,8 @@ def staff_totp_enrol(*, user: User, key: str, code: str, request) -> tuple[TOTPD
         RecoveryCodes.objects.create(
             user=user, name="Recovery codes", code_hashes=[recovery_code_hash(code) for code in codes]
         )
-        audit_record(
-            action=AuditAction.STAFF_TOTP_ENROLLED,
-            target_type=AuditTarget.USER,
-            target_id=user.pk,
-            organization_id=user.organization_id,
-            actor=user,
-            after={"recovery_codes": len(codes)},
-            request=request,
-        )
+        after = {"recovery_codes": len(codes)}
+        _staff_event(action=AuditAction.STAFF_TOTP_ENROLLED, user=user, actor=user, after=after, request=request)
     return device, codes
 
 
@@ -405,15 +405,7 @@ def staff_second_factor_verify(*, user: User, code: str, request) -> Device | No
         after = {"method": method}
         if isinstance(device, RecoveryCodes):
             after["recovery_codes_left"] = len(device.code_hashes)
-        audit_record(
-            action=AuditAction.STAFF_SECOND_FACTOR_PASSED,
-            target_type=AuditTarget.USER,
-            target_id=user.pk,
-            organization_id=user.organization_id,
-            actor=user,
-            after=after,
-            request=request,
-        )
+        _staff_event(action=AuditAction.STAFF_SECOND_FACTOR_PASSED, user=user, actor=user, after=after, request=request)
     return device
 
 
@@ -446,13 +438,7 @@ def staff_totp_reset(*, user: User) -> bool:
         removed += RecoveryCodes.objects.filter(user=user).delete()[0]
         staff_sessions_end(user=user)
         if removed:
-            audit_record(
-                action=AuditAction.STAFF_TOTP_RESET,
-                target_type=AuditTarget.USER,
-                target_id=user.pk,
-                organization_id=user.organization_id,
-                actor=None,
-            )
+            _staff_event(action=AuditAction.STAFF_TOTP_RESET, user=user)
     return bool(removed)
 
 

@@ -67,6 +67,14 @@ def _page(request: HttpRequest, template: str, title: str, **context) -> Templat
     return TemplateResponse(request, f"admin/{template}", context)
 
 
+def _attempt(request: HttpRequest):
+    """Count one code against the admin's login limits (account and address): the limits to refund
+    on success, and the 429 page when a limit is reached."""
+    limits = admin_login_limits(request, request.user.email)
+    retry_after = limits_take(request, limits)
+    return limits, (admin.site.too_many_attempts(request, retry_after) if retry_after is not None else None)
+
+
 def _verified(request: HttpRequest, device) -> None:
     request.session.cycle_key()  # a new session id for the session that may now open the admin
     django_otp.login(request, device)
@@ -89,10 +97,9 @@ def verify(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(two_factor_url("admin-two-factor-enrol", next_url(request)))
     error = ""
     if request.method == "POST":
-        limits = admin_login_limits(request, request.user.email)
-        retry_after = limits_take(request, limits)
-        if retry_after is not None:
-            return admin.site.too_many_attempts(request, retry_after)
+        limits, refused = _attempt(request)
+        if refused is not None:
+            return refused
         device = services.staff_second_factor_verify(
             user=request.user, code=request.POST.get("code", ""), request=request
         )
@@ -124,10 +131,9 @@ def enrol(request: HttpRequest) -> HttpResponse:
     key = _enrolment_key(request)
     error = ""
     if request.method == "POST":
-        limits = admin_login_limits(request, request.user.email)
-        retry_after = limits_take(request, limits)
-        if retry_after is not None:
-            return admin.site.too_many_attempts(request, retry_after)
+        limits, refused = _attempt(request)
+        if refused is not None:
+            return refused
         code = request.POST.get("code", "")
         enrolled = services.staff_totp_enrol(user=request.user, key=key, code=code, request=request)
         if enrolled is not None:

@@ -1,24 +1,35 @@
-"""Who hears of an event, and how (email for now): the rules of the notifications.
+"""Who hears of an event, and how (email; Slack in notifications/slack.py): the rules of the notifications.
 
 `event_fan_out` turns one event (peerly/events.py) into one job per delivery, in one transaction, so
 each delivery is retried on its own and a retried fan-out never doubles one. Each delivery re-reads
 the state when it runs: a recognition hidden before its email went out is not announced, a member
-deleted since gets nothing.
+deleted since (or who switched that email off) gets nothing. Hi5s are grouped: the first schedules
+one email to the recognition's receiver 10 minutes later, and the Hi5s that follow meanwhile join it.
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import User
+from notifications.errors import InvalidUnsubscribeLink
+from notifications.models import NotificationPreferences, SlackChannel
+from notifications.selectors import preferences_of
 from peerly.events import EventType
-from recognitions.models import Recognition
+from recognitions.models import Hi5, Recognition
 
 EMAIL_TASK = "notifications.email_send"
+SLACK_TASK = "notifications.slack_post"
+HI5_EMAIL_TASK = "notifications.hi5_email_send"
+HI5_EMAIL_DELAY_MINUTES = 10
+UNSUBSCRIBE_SALT = "peerly.notifications.unsubscribe"
 
 
 @dataclass(frozen=True)
@@ -26,11 +37,16 @@ class EmailKind:
     template: str  # templates/notifications/<template>.txt and .html, and _subject.txt
     recipient: str  # the recognition's attribute naming who receives it
     announce_hidden: bool  # sent only while the recognition is hidden (else only while visible)
+    switch: str  # the NotificationPreferences field that turns it off
 
 
 EMAILS = {
-    "recognition_received": EmailKind("recognition_received", "given_for", announce_hidden=False),
-    "recognition_hidden": EmailKind("recognition_hidden", "given_by", announce_hidden=True),
+    "recognition_received": EmailKind(
+        "recognition_received", "given_for", announce_hidden=False, switch="email_recognition_received"
+    ),
+    "recognition_hidden": EmailKind(
+        "recognition_hidden", "given_by", announce_hidden=True, switch="email_recognition_hidden"
+    ),
 }
 EMAILS_FOR_EVENT = {
     EventType.RECOGNITION_CREATED: ["recognition_received"],
@@ -39,8 +55,8 @@ EMAILS_FOR_EVENT = {
 
 
 def event_fan_out(*, event: dict) -> int:
-    """Defer the deliveries of one event; how many."""
-    kinds = EMAILS_FOR_EVENT.get(EventType(event["type"]), [])
+    """Defer the deliveries of one event; how many (a Hi5 joining an email already waiting: none)."""
+    event_type = EventType(event["type"])
     recognition = (
         Recognition.objects.filter(pk=event.get("recognition_id"), organization_id=event["organization_id"])
         .only("given_by_id", "given_for_id")
@@ -48,12 +64,63 @@ def event_fan_out(*, event: dict) -> int:
     )
     if recognition is None:
         return 0
+    if event_type == EventType.HI5_CREATED:
+        return _hi5_email_schedule(recognition=recognition, event=event)
+    kinds = EMAILS_FOR_EVENT.get(event_type, [])
     email = app.configure_task(name=EMAIL_TASK)
+    to_slack = (
+        event_type == EventType.RECOGNITION_CREATED
+        and SlackChannel.objects.filter(organization_id=event["organization_id"], enabled=True).exists()
+    )
     with transaction.atomic():
         for kind in kinds:
             recipient_id = getattr(recognition, f"{EMAILS[kind].recipient}_id")
             email.defer(kind=kind, event=event, recipient_id=recipient_id)
-    return len(kinds)
+        if to_slack:
+            app.configure_task(name=SLACK_TASK).defer(event=event)
+    return len(kinds) + to_slack
+
+
+def _hi5_email_schedule(*, recognition: Recognition, event: dict) -> int:
+    """One Hi5 email waiting per receiver (procrastinate's queueing lock): the first Hi5 schedules it,
+    the next ones find it waiting and will be in it."""
+    receiver_id = recognition.given_for_id
+    task = app.configure_task(
+        name=HI5_EMAIL_TASK,
+        schedule_in={"minutes": HI5_EMAIL_DELAY_MINUTES},
+        queueing_lock=f"hi5_email:{receiver_id}",
+    )
+    try:
+        with transaction.atomic():  # a savepoint: the refused INSERT must not abort the caller's transaction
+            task.defer(recipient_id=receiver_id, organization_id=event["organization_id"])
+    except AlreadyEnqueued:
+        return 0
+    return 1
+
+
+def _unsubscribe_url(*, user: User, switch: str) -> str:
+    token = signing.dumps({"u": user.pk, "s": switch}, salt=UNSUBSCRIBE_SALT, compress=True)
+    return f"{settings.PEERLY_PUBLIC_URL.rstrip('/')}/notifications/unsubscribe?{urlencode({'token': token})}"
+
+
+def notification_email_send(*, template: str, recipient: User, switch: str, context: dict, event_id: str = "") -> None:
+    """Render templates/notifications/<template>{_subject.txt,.txt,.html} and send them, with the
+    one-click unsubscribe link of RFC 8058 (in the body and the List-Unsubscribe headers)."""
+    unsubscribe_url = _unsubscribe_url(user=recipient, switch=switch)
+    context = {**context, "recipient": recipient, "unsubscribe_url": unsubscribe_url}
+    subject = " ".join(render_to_string(f"notifications/{template}_subject.txt", context).split())
+    headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    if event_id:
+        headers["Peerly-Event-Id"] = event_id
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"notifications/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[recipient.email],
+        headers=headers,
+    )
+    message.attach_alternative(render_to_string(f"notifications/{template}.html", context), "text/html")
+    message.send()
 
 
 def email_deliver(*, kind: str, event: dict, recipient_id: int) -> bool:
@@ -70,15 +137,75 @@ def email_deliver(*, kind: str, event: dict, recipient_id: int) -> bool:
         return False
     if recognition.is_hidden != spec.announce_hidden:
         return False  # hidden before its announcement went out, or shown again before "hidden" did
-    context = {"recognition": recognition, "recipient": recipient, "organization": recognition.organization}
-    subject = " ".join(render_to_string(f"notifications/{spec.template}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"notifications/{spec.template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[recipient.email],
-        headers={"Peerly-Event-Id": event["id"]},
+    if not getattr(preferences_of(recipient), spec.switch):
+        return False
+    context = {"recognition": recognition, "organization": recognition.organization}
+    notification_email_send(
+        template=spec.template, recipient=recipient, switch=spec.switch, context=context, event_id=event["id"]
     )
-    message.attach_alternative(render_to_string(f"notifications/{spec.template}.html", context), "text/html")
-    message.send()
     return True
+
+
+def hi5_email_deliver(*, recipient_id: int, organization_id: int) -> int:
+    """The grouped Hi5 email: every Hi5 on the member's visible recognitions since the last one told
+    of; how many it listed (0: nothing sent)."""
+    recipient = User.objects.filter(pk=recipient_id, organization_id=organization_id).first()
+    if recipient is None or not recipient.is_active:
+        return 0
+    with transaction.atomic():
+        preferences, _ = NotificationPreferences.objects.select_for_update().get_or_create(user=recipient)
+        hi5s = list(
+            Hi5.objects.filter(
+                recognition__given_for=recipient,
+                recognition__organization_id=organization_id,
+                recognition__is_hidden=False,
+                pk__gt=preferences.hi5_emailed_through,
+            )
+            .select_related("given_by", "recognition__core_value")
+            .order_by("pk")
+        )
+        if not hi5s:
+            return 0
+        preferences.hi5_emailed_through = hi5s[-1].pk  # told of, sent or switched off: never bundled later
+        preferences.save(update_fields=["hi5_emailed_through", "updated_at"])
+        if not preferences.email_hi5_received:
+            return 0
+        context = {"hi5s": hi5s, "organization": recipient.organization}
+        notification_email_send(
+            template="hi5_received", recipient=recipient, switch="email_hi5_received", context=context
+        )
+    return len(hi5s)
+
+
+def preferences_update(*, user: User, **switches: bool) -> NotificationPreferences:
+    """Set some of the member's email switches (the others keep their value)."""
+    unknown = set(switches) - set(NotificationPreferences.SWITCHES)
+    if unknown:
+        raise ValueError(f"Unknown notification switches: {sorted(unknown)}")
+    with transaction.atomic():
+        preferences, _ = NotificationPreferences.objects.select_for_update().get_or_create(user=user)
+        for name, value in switches.items():
+            setattr(preferences, name, value)
+        preferences.save(update_fields=[*switches, "updated_at"])
+    return preferences
+
+
+def unsubscribe_link_read(token: str) -> tuple[User, str]:
+    """Whose email, and which switch, a signed unsubscribe link names; refused when tampered with or
+    when its member is gone."""
+    try:
+        claims = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        raise InvalidUnsubscribeLink() from None
+    switch = claims.get("s") if isinstance(claims, dict) else None
+    user = User.objects.filter(pk=claims.get("u")).first() if switch in NotificationPreferences.SWITCHES else None
+    if user is None or not user.is_active:
+        raise InvalidUnsubscribeLink()
+    return user, switch
+
+
+def unsubscribe(*, token: str) -> tuple[User, str]:
+    """The one-click unsubscribe: turn off the switch the link names (again: no harm)."""
+    user, switch = unsubscribe_link_read(token)
+    preferences_update(user=user, **{switch: False})
+    return user, switch

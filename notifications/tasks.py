@@ -8,7 +8,7 @@ A failed job is retried with exponential backoff: 7 attempts in all, the retries
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
-from notifications import services
+from notifications import digests, services, slack
 from peerly.events import DELIVER_TASK
 
 RETRY = RetryStrategy(max_attempts=6, exponential_wait=5)
@@ -23,3 +23,30 @@ def event_deliver(event: dict) -> None:
 @app.task(name="notifications.email_send", queue=QUEUE, retry=RETRY)
 def email_send(kind: str, event: dict, recipient_id: int) -> None:
     services.email_deliver(kind=kind, event=event, recipient_id=recipient_id)
+
+
+@app.task(name="notifications.hi5_email_send", queue=QUEUE, retry=RETRY)
+def hi5_email_send(recipient_id: int, organization_id: int) -> None:
+    services.hi5_email_deliver(recipient_id=recipient_id, organization_id=organization_id)
+
+
+# Hourly: each organisation's digest goes out at the first run after Monday 09:00 in its timezone.
+@app.periodic(cron="5 * * * *", periodic_id="weekly_digests")
+@app.task(name="notifications.weekly_digests", queue="periodic", queueing_lock="weekly_digests")
+def weekly_digests(timestamp: int) -> int:
+    return digests.weekly_digests_run()
+
+
+@app.task(name=digests.MEMBER_TASK, queue=QUEUE, retry=RETRY)
+def member_digest_send(user_id: int, week_start: str) -> None:
+    digests.member_digest_deliver(user_id=user_id, week_start=week_start)
+
+
+@app.task(name=digests.ADMIN_TASK, queue=QUEUE, retry=RETRY)
+def admin_digest_send(user_id: int, week_start: str) -> None:
+    digests.admin_digest_deliver(user_id=user_id, week_start=week_start)
+
+
+@app.task(name="notifications.slack_post", queue=QUEUE, retry=RETRY)
+def slack_post(event: dict) -> None:
+    slack.slack_deliver(event=event)

@@ -1,4 +1,4 @@
-"""Domain events: what happened, announced to the notifications (email now; Slack and webhooks to
+"""Domain events: what happened, announced to the notifications (email and Slack; outgoing webhooks to
 come) as one job deferred in the transaction of the change (procrastinate keeps jobs in PostgreSQL):
 a change that rolls back announces nothing, a committed one is never lost, even if the process dies
 right after the commit. The domain services emit; `notifications.tasks.event_deliver` receives (by

@@ -297,6 +297,11 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("PEERLY_EMAIL_TIMEOUT_SECONDS", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Peerly <peerly@localhost>")
+# Outbound requests to addresses customers give (Slack webhooks): http to loopback only where this is
+# on (the tests' and the demo's local receivers); never in production (notifications/outbound.py).
+PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP = env_bool("PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP", False)
+# Where people reach this Peerly: the links in the emails (unsubscribe) start with it.
+PEERLY_PUBLIC_URL = env_str("PEERLY_PUBLIC_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = (
     "django.core.mail.backends.console.EmailBackend"
     if DEBUG and env_str("EMAIL_HOST") is None
@@ -393,5 +398,7 @@ LOGGING = {
         # the worker's own lines (jobs started, succeeded, failed, retried) at the configured level.
         "procrastinate": {"level": "WARNING"},
         "procrastinate.worker": {"level": LOG_LEVEL},
+        # slack-sdk logs request URLs at DEBUG: a Slack webhook URL is a secret.
+        "slack_sdk": {"level": "WARNING"},
     },
 }

@@ -11,6 +11,7 @@ urlpatterns = [
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
     re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("notifications.urls")),  # before accounts: /users/me/notifications
     path("", include("accounts.urls")),
     path("", include("corevalues.urls")),
     path("", include("recognitions.urls")),

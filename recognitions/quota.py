@@ -20,3 +20,13 @@ def quota_period_start(*, now: datetime, frequency: str, timezone_name: str) -> 
     if frequency == RenewalFrequency.MONTHLY:
         return local_day.replace(day=1)
     raise ValueError(f"Unknown renewal frequency {frequency!r}")
+
+
+def quota_next_renewal_at(*, now: datetime, frequency: str, timezone_name: str) -> datetime:
+    """When the period after the one containing `now` begins: local midnight, timezone-aware."""
+    start = quota_period_start(now=now, frequency=frequency, timezone_name=timezone_name)
+    if frequency == RenewalFrequency.WEEKLY:
+        following = start + timedelta(days=7)
+    else:
+        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime(following.year, following.month, following.day, tzinfo=ZoneInfo(timezone_name))

@@ -133,7 +133,7 @@ class PeerlyServer:
 class Worker:
     """`manage.py procrastinate worker` as its own process on the test database, mailing to `smtp_port`."""
 
-    def __init__(self, *, smtp_port: int, name: str = "test-worker", **env: str) -> None:
+    def __init__(self, *, smtp_port: int, name: str = "test-worker", queues: str = "notifications", **env: str) -> None:
         self.name = name
         self.workers_before = self.workers_registered()
         self.log = tempfile.NamedTemporaryFile(prefix=f"peerly-{name}-", suffix=".log", delete=False)  # noqa: SIM115
@@ -149,7 +149,9 @@ class Worker:
             **env,
         }
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "procrastinate", "worker", "--name", name],
+            # Only the notifications' queue by default: the periodic jobs (renewals, digests) stay out of
+            # the tests' way.
+            [sys.executable, "manage.py", "procrastinate", "worker", "--name", name, "--queues", queues],
             cwd=ROOT,
             env=environment,
             stdout=self.log,
@@ -272,3 +274,53 @@ def stop_run_database(data: Path) -> None:
             capture_output=True,
             check=False,
         )
+
+
+class HttpSink:
+    """A local HTTP server (127.0.0.1, a free port) standing in for Slack or a webhook receiver: it
+    keeps every request and answers with the statuses it is told (then 200)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sink = self
+        self.requests: list[dict] = []
+        self.answers: list[tuple[int, dict]] = []  # (status, headers), used up in order
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self._record()
+
+            def do_GET(self) -> None:
+                self._record()
+
+            def _record(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                sink.requests.append(
+                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                status, headers = sink.answers.pop(0) if sink.answers else (200, {})
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "HttpSink":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

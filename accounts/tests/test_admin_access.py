@@ -11,6 +11,7 @@ from audit.models import AuditAction, AuditEvent, AuditTarget
 from audit.services import audit_record
 from corevalues.models import CoreValue
 from moderation.models import Report, ReportedRecognition, Review
+from notifications.models import SlackChannel
 from recognitions.models import QuotaRenewal, Recognition
 
 
@@ -157,6 +158,7 @@ def test_the_org_admin_index_lists_the_organisation_pages(client, home):
         "Review",
         "ApiKey",
         "AuditEvent",
+        "SlackChannel",
     }
 
 
@@ -173,7 +175,15 @@ def foreign_object_pages(away):
         "report": (Report, away.report.pk),
         "review": (Review, away.review.pk),
         "audit event": (AuditEvent, away_audit_event(away).pk),
+        "slack channel": (SlackChannel, away_slack_channel(away).pk),
     }
+
+
+def away_slack_channel(away) -> SlackChannel:
+    # Written directly: saving through the service would resolve the host.
+    return SlackChannel.objects.create(
+        organization=away.organization, webhook_url="https://hooks.slack.com/services/A/B/C"
+    )
 
 
 def away_audit_event(away) -> AuditEvent:
@@ -189,15 +199,26 @@ def away_audit_event(away) -> AuditEvent:
 
 
 CAN_VIEW = {
-    "org_admin": {"organization", "user", "core value", "recognition", "queue", "report", "review", "audit event"},
+    "org_admin": {
+        "organization",
+        "user",
+        "core value",
+        "recognition",
+        "queue",
+        "report",
+        "review",
+        "audit event",
+        "slack channel",
+    },
     "moderator": {"recognition", "queue", "report", "review"},
 }
-CAN_CHANGE = {"org_admin": {"organization", "user", "core value"}, "moderator": set()}
+CAN_CHANGE = {"org_admin": {"organization", "user", "core value", "slack channel"}, "moderator": set()}
 
 
 @pytest.mark.parametrize("role", ["org_admin", "moderator"])
 @pytest.mark.parametrize(
-    "page", ["organization", "user", "core value", "recognition", "queue", "report", "review", "audit event"]
+    "page",
+    ["organization", "user", "core value", "recognition", "queue", "report", "review", "audit event", "slack channel"],
 )
 def test_another_organisations_object_behaves_as_missing(client, home, away, role, page):
     # given a staff member of Home and the id of one of Away's objects

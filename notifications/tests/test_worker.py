@@ -17,9 +17,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def pending_jobs() -> list[tuple[str, str, int]]:
+    """The notifications' jobs still to run (the periodic ones, which these workers leave alone, aside)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT task_name, status, attempts FROM procrastinate_jobs WHERE status IN ('todo', 'doing') ORDER BY id"
+            "SELECT task_name, status, attempts FROM procrastinate_jobs"
+            " WHERE status IN ('todo', 'doing') AND queue_name = 'notifications' ORDER BY id"
         )
         return cursor.fetchall()
 
@@ -42,12 +44,7 @@ def workers():
 
     yield start
     for worker in started:
-        worker.stop()
-    with connection.cursor() as cursor:  # procrastinate's tables are not Django's to flush
-        cursor.execute(
-            "TRUNCATE procrastinate_jobs, procrastinate_events, procrastinate_periodic_defers, "
-            "procrastinate_workers CASCADE"
-        )
+        worker.stop()  # (the jobs they leave are cleared after the test: conftest.py)
 
 
 @pytest.fixture
@@ -146,3 +143,21 @@ def test_a_worker_killed_mid_delivery_loses_nothing(workers, people, settings):
         assert "Never lost" in message.get_body(preferencelist=("plain",)).get_content()
     finally:
         smtp.stop()
+
+
+def test_two_workers_share_200_events_and_deliver_each_once(workers, smtp, organization):
+    receiver = UserFactory(organization=organization)
+    value = CoreValueFactory(organization=organization)
+    givers = UserFactory.create_batch(20, organization=organization, hi5_quota_balance=10)
+    for giver in givers:
+        for n in range(10):
+            recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text=f"#{n}")
+
+    workers(smtp.port)
+    workers(smtp.port)
+    smtp.wait_for(200, timeout=120)
+    wait_until(lambda: pending_jobs() == [], timeout=60, what="the queue to drain")
+
+    event_ids = [message["Peerly-Event-Id"] for _, message in smtp.messages]
+    assert len(event_ids) == 200
+    assert len(set(event_ids)) == 200  # every event once, none twice

@@ -16,7 +16,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 # Paths served as HTML (the admin and the Swagger UI) keep Django's own error pages.
-HTML_PREFIXES = ("/admin/", "/api/docs", "/static/")
+HTML_PREFIXES = ("/admin/", "/api/docs", "/static/", "/notifications/unsubscribe")  # pages for people
 
 
 class RequestIdMiddleware:

@@ -18,6 +18,7 @@ def test_the_schedules():
         "peerly.purge_idempotency_keys": "27 3 * * *",
         "audit.purge_audit_events": "37 3 * * *",
         "peerly.retry_stalled_jobs": "* * * * *",
+        "notifications.weekly_digests": "5 * * * *",
     }
     # One job of each waiting at a time (a slow run is not stacked up behind itself).
     for entry in app.periodic_registry.periodic_tasks.values():

@@ -1,0 +1,2 @@
+class InvalidUnsubscribeLink(Exception):
+    """An unsubscribe link that was tampered with, or whose member is gone."""

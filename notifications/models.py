@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.db import models
+
+
+class NotificationPreferences(models.Model):
+    """A member's email switches (all on until they change one: no row means every default), and how
+    far their Hi5 emails have told (the grouped Hi5 email lists those after it)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="notification_preferences"
+    )
+    email_recognition_received = models.BooleanField(default=True, help_text="You were recognised.")
+    email_hi5_received = models.BooleanField(default=True, help_text="Someone Hi5'd a recognition of yours.")
+    email_recognition_hidden = models.BooleanField(default=True, help_text="A moderator hid your recognition.")
+    email_weekly_digest = models.BooleanField(default=True, help_text="Your week in Peerly.")
+    hi5_emailed_through = models.BigIntegerField(
+        default=0, editable=False, help_text="The last Hi5 (id) an email told of."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SWITCHES = ("email_recognition_received", "email_hi5_received", "email_recognition_hidden", "email_weekly_digest")
+
+    class Meta:
+        verbose_name = "notification preferences"
+        verbose_name_plural = "notification preferences"
+
+    def __str__(self) -> str:
+        return f"Notification preferences of {self.user_id}"
+
+
+class DigestRun(models.Model):
+    """One organisation's weekly digests were sent for a week: unique, so a week is never sent twice."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    week_start = models.DateField(help_text="The Monday (local) the digest was due; it tells of the week before.")
+    members = models.PositiveIntegerField(help_text="Active members the digests were deferred for.")
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "week_start"], name="digest_once_a_week")]
+
+    def __str__(self) -> str:
+        return f"Digests of {self.organization_id} for the week of {self.week_start}"
+
+
+class SlackChannel(models.Model):
+    """Where an organisation's recognitions are announced in Slack: an incoming-webhook URL (a secret:
+    never shown back in full, never logged) and an on/off switch."""
+
+    organization = models.OneToOneField("accounts.Organization", on_delete=models.CASCADE, related_name="slack")
+    webhook_url = models.CharField(
+        "incoming-webhook URL",
+        max_length=500,
+        help_text="From Slack: Apps > Incoming Webhooks > Add to a channel (https://hooks.slack.com/services/...).",
+    )
+    enabled = models.BooleanField(default=True, help_text="Post each new recognition to the channel.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Slack channel"
+
+    def __str__(self) -> str:
+        return f"Slack channel of {self.organization}"
+
+    @property
+    def webhook_url_masked(self) -> str:
+        """Enough to recognise it, not enough to use it."""
+        url = self.webhook_url
+        return f"{url[:34]}…{url[-4:]}" if len(url) > 40 else "…" + url[-4:]

@@ -1,0 +1,10 @@
+from django.urls import re_path
+
+from notifications import views
+
+urlpatterns = [
+    re_path(
+        r"^users/me/notifications/?$", views.NotificationPreferencesView.as_view(), name="notification-preferences"
+    ),
+    re_path(r"^notifications/unsubscribe/?$", views.unsubscribe, name="notifications-unsubscribe"),
+]
