@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
-from procrastinate.contrib.django import app
 
 from accounts.models import ADMIN_ROLES, Organization, User
 from notifications.models import DigestRun
 from notifications.selectors import preferences_of
 from notifications.services import notification_email_send
+from peerly.events import jobs
 from recognitions.models import Hi5, Recognition
 from recognitions.quota import quota_next_renewal_at
 
@@ -57,14 +57,10 @@ def weekly_digests_run(*, now: datetime | None = None) -> int:
                 DigestRun.objects.create(organization=organization, week_start=monday, members=len(members))
                 week = monday.isoformat()
                 if members:
-                    app.configure_task(name=MEMBER_TASK).batch_defer(
-                        *({"user_id": pk, "week_start": week} for pk, _ in members)
-                    )
+                    jobs(MEMBER_TASK).batch_defer(*({"user_id": pk, "week_start": week} for pk, _ in members))
                 admins = [pk for pk, role in members if role in ADMIN_ROLES]
                 if admins:
-                    app.configure_task(name=ADMIN_TASK).batch_defer(
-                        *({"user_id": pk, "week_start": week} for pk in admins)
-                    )
+                    jobs(ADMIN_TASK).batch_defer(*({"user_id": pk, "week_start": week} for pk in admins))
         except IntegrityError:
             continue  # another worker started this week's run first
         started += 1

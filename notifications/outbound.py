@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 MAX_RESPONSE_BYTES = 64 * 1024
+# IPv6 prefixes that carry IPv4 addresses (NAT64, 6to4, Teredo): Python calls some of them global, but
+# they can reach a private IPv4 network behind a gateway.
+TUNNELS = [ipaddress.ip_network(net) for net in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32")]
 TIMEOUT_SECONDS = 5
 
 
@@ -57,7 +60,8 @@ def outbound_url_check(url: str) -> None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if ip.is_loopback and loopback_allowed:
             continue
-        if not ip.is_global or ip.is_multicast:
+        tunnelled = ip.version == 6 and (ip.ipv4_mapped is not None or any(ip in net for net in TUNNELS))
+        if not ip.is_global or ip.is_multicast or tunnelled:
             raise OutboundUrlRefused(f"{host} resolves to a private or reserved address ({ip}).")
 
 

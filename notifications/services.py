@@ -7,6 +7,7 @@ deleted since (or who switched that email off) gets nothing. Hi5s are grouped: t
 one email to the recognition's receiver 10 minutes later, and the Hi5s that follow meanwhile join it.
 """
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -15,20 +16,22 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
-from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import User
 from notifications.errors import InvalidUnsubscribeLink
 from notifications.models import NotificationPreferences, SlackChannel
 from notifications.selectors import preferences_of
-from peerly.events import EventType
+from peerly.events import EventType, jobs
 from recognitions.models import Hi5, Recognition
+
+logger = logging.getLogger(__name__)
 
 EMAIL_TASK = "notifications.email_send"
 SLACK_TASK = "notifications.slack_post"
 HI5_EMAIL_TASK = "notifications.hi5_email_send"
 HI5_EMAIL_DELAY_MINUTES = 10
+HI5_EMAIL_ATTEMPTS = 7
 UNSUBSCRIBE_SALT = "peerly.notifications.unsubscribe"
 
 
@@ -65,9 +68,13 @@ def event_fan_out(*, event: dict) -> int:
     if recognition is None:
         return 0
     if event_type == EventType.HI5_CREATED:
-        return _hi5_email_schedule(recognition=recognition, event=event)
+        return _hi5_email_schedule(
+            recipient_id=recognition.given_for_id,
+            organization_id=event["organization_id"],
+            from_hi5_id=event["hi5_id"],
+        )
     kinds = EMAILS_FOR_EVENT.get(event_type, [])
-    email = app.configure_task(name=EMAIL_TASK)
+    email = jobs(EMAIL_TASK)
     to_slack = (
         event_type == EventType.RECOGNITION_CREATED
         and SlackChannel.objects.filter(organization_id=event["organization_id"], enabled=True).exists()
@@ -77,25 +84,40 @@ def event_fan_out(*, event: dict) -> int:
             recipient_id = getattr(recognition, f"{EMAILS[kind].recipient}_id")
             email.defer(kind=kind, event=event, recipient_id=recipient_id)
         if to_slack:
-            app.configure_task(name=SLACK_TASK).defer(event=event)
+            jobs(SLACK_TASK).defer(event=event)
     return len(kinds) + to_slack
 
 
-def _hi5_email_schedule(*, recognition: Recognition, event: dict) -> int:
+def _hi5_email_schedule(*, recipient_id: int, organization_id: int, from_hi5_id: int, attempt: int = 0) -> int:
     """One Hi5 email waiting per receiver (procrastinate's queueing lock): the first Hi5 schedules it,
-    the next ones find it waiting and will be in it."""
-    receiver_id = recognition.given_for_id
-    task = app.configure_task(
-        name=HI5_EMAIL_TASK,
-        schedule_in={"minutes": HI5_EMAIL_DELAY_MINUTES},
-        queueing_lock=f"hi5_email:{receiver_id}",
-    )
+    the next ones find it waiting and will be in it. 1 if this call scheduled it."""
+    delay = {"minutes": HI5_EMAIL_DELAY_MINUTES} if attempt == 0 else {"seconds": 5 ** min(attempt, 6)}
+    task = jobs(HI5_EMAIL_TASK, schedule_in=delay, queueing_lock=f"hi5_email:{recipient_id}")
     try:
         with transaction.atomic():  # a savepoint: the refused INSERT must not abort the caller's transaction
-            task.defer(recipient_id=receiver_id, organization_id=event["organization_id"])
+            task.defer(
+                recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id, attempt=attempt
+            )
     except AlreadyEnqueued:
         return 0
     return 1
+
+
+def hi5_email_job(*, recipient_id: int, organization_id: int, from_hi5_id: int, attempt: int) -> int:
+    """The Hi5 email job. It does not use procrastinate's retries: a retried job would go back to
+    `todo` beside the sibling a newer Hi5 may have queued under the same lock (refused by the lock's
+    unique index, leaving it stuck). A failed send schedules the next try itself (5 s, 25 s, ... 4.3 h),
+    which a sibling already waiting covers; after 7 attempts the job fails (the admin lists it)."""
+    try:
+        return hi5_email_deliver(recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id)
+    except OSError:  # SMTP down or refusing (smtplib's errors are OSErrors)
+        if attempt >= HI5_EMAIL_ATTEMPTS - 1:
+            raise
+        logger.warning("Hi5 email to member %s failed; trying again later", recipient_id, exc_info=True)
+        _hi5_email_schedule(
+            recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id, attempt=attempt + 1
+        )
+        return 0
 
 
 def _unsubscribe_url(*, user: User, switch: str) -> str:
@@ -146,9 +168,10 @@ def email_deliver(*, kind: str, event: dict, recipient_id: int) -> bool:
     return True
 
 
-def hi5_email_deliver(*, recipient_id: int, organization_id: int) -> int:
+def hi5_email_deliver(*, recipient_id: int, organization_id: int, from_hi5_id: int = 0) -> int:
     """The grouped Hi5 email: every Hi5 on the member's visible recognitions since the last one told
-    of; how many it listed (0: nothing sent)."""
+    of (and from the one that scheduled it: a member's first email does not list their whole past);
+    how many it listed (0: nothing sent)."""
     recipient = User.objects.filter(pk=recipient_id, organization_id=organization_id).first()
     if recipient is None or not recipient.is_active:
         return 0
@@ -159,7 +182,7 @@ def hi5_email_deliver(*, recipient_id: int, organization_id: int) -> int:
                 recognition__given_for=recipient,
                 recognition__organization_id=organization_id,
                 recognition__is_hidden=False,
-                pk__gt=preferences.hi5_emailed_through,
+                pk__gt=max(preferences.hi5_emailed_through, from_hi5_id - 1),
             )
             .select_related("given_by", "recognition__core_value")
             .order_by("pk")

@@ -25,9 +25,11 @@ def email_send(kind: str, event: dict, recipient_id: int) -> None:
     services.email_deliver(kind=kind, event=event, recipient_id=recipient_id)
 
 
-@app.task(name="notifications.hi5_email_send", queue=QUEUE, retry=RETRY)
-def hi5_email_send(recipient_id: int, organization_id: int) -> None:
-    services.hi5_email_deliver(recipient_id=recipient_id, organization_id=organization_id)
+@app.task(name=services.HI5_EMAIL_TASK, queue=QUEUE)  # retries itself: services.hi5_email_job
+def hi5_email_send(recipient_id: int, organization_id: int, from_hi5_id: int = 0, attempt: int = 0) -> None:
+    services.hi5_email_job(
+        recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id, attempt=attempt
+    )
 
 
 # Hourly: each organisation's digest goes out at the first run after Monday 09:00 in its timezone.

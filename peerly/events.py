@@ -10,6 +10,9 @@ from enum import StrEnum
 
 from django.utils import timezone
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.django_connector import DjangoConnector
+from procrastinate.jobs import JobDeferrer
+from procrastinate.manager import JobManager
 
 DELIVER_TASK = "notifications.event_deliver"
 
@@ -19,6 +22,16 @@ class EventType(StrEnum):
     HI5_CREATED = "hi5.created"
     RECOGNITION_HIDDEN = "recognition.hidden"  # a moderator hid it
     RECOGNITION_RESTORED = "recognition.restored"  # a later review showed it again
+
+
+def jobs(task_name: str, **options) -> JobDeferrer:
+    """A deferrer of `task_name` (a registered task: a misspelt name fails at once) that writes through
+    Django's own database connection, so the job joins the transaction in progress: in a web process,
+    and inside a worker too, where procrastinate's app runs on the worker's own autocommitting pool
+    (a job deferring others through it would commit them at once, outside its transaction)."""
+    deferrer = app.tasks[task_name].configure(**options)
+    deferrer.job_manager = JobManager(DjangoConnector())
+    return deferrer
 
 
 def event_emit(event_type: EventType, *, organization_id: int, **ids: int) -> str:
@@ -32,5 +45,5 @@ def event_emit(event_type: EventType, *, organization_id: int, **ids: int) -> st
         "organization_id": organization_id,
         **ids,
     }
-    app.configure_task(name=DELIVER_TASK).defer(event=event)
+    jobs(DELIVER_TASK).defer(event=event)
     return event_id

@@ -1,9 +1,15 @@
 """Periodic jobs of the platform (procrastinate's scheduler, in every worker)."""
 
+import logging
+
 from django.conf import settings
+from procrastinate import exceptions
 from procrastinate.contrib.django import app
+from procrastinate.jobs import Status
 
 from peerly.services import idempotency_records_purge
+
+logger = logging.getLogger(__name__)
 
 
 @app.periodic(cron="27 3 * * *", periodic_id="purge_idempotency_keys")  # daily, 03:27 UTC
@@ -19,6 +25,14 @@ async def retry_stalled_jobs(context, timestamp: int) -> int:
     heartbeat (every 10 s) is older than PEERLY_WORKER_STALLED_SECONDS."""
     manager = context.app.job_manager
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=settings.PEERLY_WORKER_STALLED_SECONDS))
+    retried = 0
     for job in stalled:
-        await manager.retry_job(job)
-    return len(stalled)
+        try:
+            await manager.retry_job(job)
+        except exceptions.UniqueViolation:
+            # A job of its queueing lock is already waiting and does its work: this one is closed.
+            await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+            logger.warning("Stalled job %s closed: its queueing lock's next job is waiting", job.id)
+        else:
+            retried += 1
+    return retried

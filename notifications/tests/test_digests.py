@@ -2,6 +2,7 @@
 organisation, telling of the seven days before. Emails land in Django's test outbox."""
 
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 import time_machine
@@ -146,3 +147,22 @@ def test_an_organisation_without_members_or_with_a_broken_timezone_does_not_stop
     assert digests.weekly_digests_run(now=at("2026-12-07T09:30")) == 2
     assert set(DigestRun.objects.values_list("organization__name", flat=True)) == {"London", "Empty"}
     assert DigestRun.objects.get(organization=empty).members == 0
+
+
+@pytest.mark.django_db
+def test_the_week_follows_local_midnights_across_a_clock_change(london):
+    """British Summer Time begins on Sunday 28 March 2027: that week ends at 23:00 UTC."""
+    member = UserFactory(organization=london)
+    received = partial(RecognitionFactory, organization=london, given_for=member)
+    received(text="Sunday 23:30 BST", given_at=at("2027-03-28T22:30"))
+    received(text="Monday 00:30 BST", given_at=at("2027-03-28T23:30"))
+    received(text="Monday 00:30 GMT", given_at=at("2027-03-22T00:30"))
+
+    assert digests.weekly_digests_run(now=at("2027-03-29T08:05")) == 1  # 09:05 BST
+    assert digests.member_digest_deliver(user_id=member.pk, week_start="2027-03-29") is True
+
+    body = mail.outbox[0].body
+    assert "Sunday 23:30 BST" in body
+    assert "Monday 00:30 GMT" in body
+    assert "Monday 00:30 BST" not in body
+    assert "From Monday 22 March to Sunday 28 March" in body

@@ -15,6 +15,7 @@ from accounts.tests.factories import UserFactory
 from corevalues.tests.factories import CoreValueFactory
 from notifications import services
 from notifications.models import NotificationPreferences
+from recognitions.models import Hi5
 from recognitions.services import hi5_give, recognition_create
 from recognitions.tests.factories import RecognitionFactory
 
@@ -117,7 +118,13 @@ def test_hi5s_are_grouped_into_one_email_per_ten_minutes(organization, employee)
 
     assert scheduled == [1, 0, 0]  # the first schedules the email; the next two join it
     [job] = ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send")
-    assert job.args == {"recipient_id": employee.pk, "organization_id": organization.pk}
+    first_hi5 = Hi5.objects.filter(recognition=recognition).order_by("pk").first()
+    assert job.args == {
+        "recipient_id": employee.pk,
+        "organization_id": organization.pk,
+        "from_hi5_id": first_hi5.pk,
+        "attempt": 0,
+    }
     assert job.scheduled_at == datetime(2026, 12, 4, 12, 10, tzinfo=UTC)
 
     assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 3
@@ -136,8 +143,6 @@ def test_hi5s_are_grouped_into_one_email_per_ten_minutes(organization, employee)
 def test_hi5s_on_a_hidden_recognition_or_switched_off_are_not_emailed(organization, employee):
     hidden = RecognitionFactory(organization=organization, given_for=employee, hidden=True)
     visible = RecognitionFactory(organization=organization, given_for=employee)
-    from recognitions.models import Hi5
-
     Hi5.objects.create(recognition=hidden, given_by=UserFactory(organization=organization))
     assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 0
     services.preferences_update(user=employee, email_hi5_received=False)
@@ -158,3 +163,34 @@ def test_the_deploy_check_wants_the_public_https_address(settings, url, warned):
 
     settings.PEERLY_PUBLIC_URL = url
     assert [warning.id for warning in public_url_check(None)] == (["notifications.W001"] if warned else [])
+
+
+def test_a_members_first_hi5_email_does_not_list_their_past(organization, employee):
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    Hi5.objects.create(recognition=recognition, given_by=UserFactory(organization=organization))  # long ago
+    newest = hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
+    listed = services.hi5_email_deliver(
+        recipient_id=employee.pk, organization_id=organization.pk, from_hi5_id=newest.pk
+    )
+    assert listed == 1
+
+
+def test_a_failed_hi5_email_schedules_its_next_try_itself(organization, employee, settings):
+    from tests.live import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens: refused
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    hi5 = hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
+    args = {"recipient_id": employee.pk, "organization_id": organization.pk, "from_hi5_id": hi5.pk}
+
+    assert services.hi5_email_job(**args, attempt=0) == 0  # no exception: the job itself succeeds
+    [retry] = ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send")
+    assert retry.args == {**args, "attempt": 1}
+    assert retry.queueing_lock == f"hi5_email:{employee.pk}"
+    # A try whose next one (or a newer Hi5's email) is already waiting leaves it at that.
+    assert services.hi5_email_job(**args, attempt=1) == 0
+    assert ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send").count() == 1
+    with pytest.raises(ConnectionRefusedError):  # the last attempt fails the job (the admin lists it)
+        services.hi5_email_job(**args, attempt=services.HI5_EMAIL_ATTEMPTS - 1)
+    assert services.preferences_of(employee).hi5_emailed_through == 0  # nothing counted as told

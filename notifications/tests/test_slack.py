@@ -47,6 +47,9 @@ def dns(monkeypatch):
         ("https://internal.example/x", ["fd00::1"], "private"),
         ("https://internal.example/x", ["100.64.0.1"], "private"),  # carrier-grade NAT
         ("https://internal.example/x", ["224.0.0.1"], "private"),
+        ("https://internal.example/x", ["::ffff:10.0.0.1"], "private"),  # IPv4-mapped
+        ("https://internal.example/x", ["64:ff9b::a00:1"], "private"),  # NAT64 of 10.0.0.1
+        ("https://internal.example/x", ["2002:a00:1::1"], "private"),  # 6to4
         ("https://nowhere.example/x", None, "does not resolve"),
         ("https://user:pw@hooks.slack.com/x", ["34.226.36.52"], "user name"),
         ("ftp://hooks.slack.com/x", ["34.226.36.52"], "https"),
