@@ -37,7 +37,7 @@ ENDPOINTS = [
 ]
 WRITES = ("create", "hi5")
 FEED_QUERY_BUDGET = 4
-WRITE_QUERY_BUDGET = 6
+WRITE_QUERY_BUDGET = 6  # statements; since #11 one of them defers the event's job (peerly/events.py)
 
 
 def free_port() -> int:
@@ -270,9 +270,19 @@ def targets(sizes: dict[int, dict]) -> list[tuple[str, str, bool | None]]:
         queries = data["prepare"]["queries"]
         feed_max = max(queries[e]["queries"] for e in ("feed", "feed_given_for", "feed_offset"))
         write_max = max(queries[e]["queries"] for e in ("create", "hi5"))
-        checks.append((f"feed queries per request at N={size:,} <= {FEED_QUERY_BUDGET}", str(feed_max), feed_max <= 4))
         checks.append(
-            (f"write queries per request at N={size:,} <= {WRITE_QUERY_BUDGET}", str(write_max), write_max <= 6)
+            (
+                f"feed queries per request at N={size:,} <= {FEED_QUERY_BUDGET}",
+                str(feed_max),
+                feed_max <= FEED_QUERY_BUDGET,
+            )
+        )
+        checks.append(
+            (
+                f"write queries per request at N={size:,} <= {WRITE_QUERY_BUDGET}",
+                str(write_max),
+                write_max <= WRITE_QUERY_BUDGET,
+            )
         )
     return checks
 
