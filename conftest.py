@@ -1,5 +1,8 @@
 """Fixtures shared by every app's tests."""
 
+import ipaddress
+import socket
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -9,6 +12,34 @@ from accounts.tokens import token_encode
 from tests.fake_google import CLIENT_ID, CLIENT_SECRET, FakeGoogle
 
 V1 = "application/vnd.peerly.v1"
+
+
+def _loopback(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        ip = ipaddress.ip_address(str(host).split("%", 1)[0])
+    except ValueError:
+        return host == "localhost"
+    return ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped is not None and ip.ipv4_mapped.is_loopback)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only():
+    """No test connects beyond this machine: a socket of this process asked to reach any other address
+    is refused before the connection is attempted (the outbound tests resolve names with a stub)."""
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(method):
+        def call(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+                raise ConnectionRefusedError(f"tests connect to loopback only, not to {address!r}")
+            return method(sock, address)
+
+        return call
+
+    socket.socket.connect, socket.socket.connect_ex = guarded(connect), guarded(connect_ex)
+    yield
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,6 @@ hashing, and the enrolment QR code.
 import hashlib
 import secrets
 
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.http import HttpRequest
@@ -72,5 +70,8 @@ def is_totp_code(code: str) -> bool:
 def qr_code_svg(data: str) -> SafeString:
     """An inline <svg> of `data` as a QR code: no image request, no script, nothing the CSP refuses.
     Safe to put in a page as it is: qrcode writes only rectangles and paths, never `data` itself."""
+    import qrcode  # only the enrolment page draws one (accounts.models imports this module in every process)
+    import qrcode.image.svg
+
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=16, border=4)
     return mark_safe(image.to_string(encoding="unicode"))  # noqa: S308 (markup of qrcode's own making)

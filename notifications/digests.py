@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import ADMIN_ROLES, Organization, User
@@ -126,12 +126,11 @@ def organization_week(organization: Organization, start: datetime, end: datetime
     counts = recognitions.aggregate(
         total=Count("pk"), givers=Count("given_by", distinct=True), receivers=Count("given_for", distinct=True)
     )
-    participants = set(recognitions.values_list("given_by", flat=True)) | set(
-        recognitions.values_list("given_for", flat=True)
-    )
     active = User.objects.active().filter(organization=organization)
     active_count = active.count()
-    taking_part = active.filter(pk__in=participants).count()
+    # In the database: members who gave or received one this week (no id lists through Python).
+    taking_part = active.filter(Q(pk__in=recognitions.values("given_by")) | Q(pk__in=recognitions.values("given_for")))
+    taking_part = taking_part.count()
     hi5s = Hi5.objects.filter(
         recognition__organization=organization, recognition__is_hidden=False, given_at__gte=start, given_at__lt=end
     ).count()

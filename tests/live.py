@@ -82,44 +82,27 @@ def shared_database_url() -> str:
     return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-class PeerlyServer:
-    """Peerly under gunicorn (gunicorn.conf.py, one worker) on a free port, with the given environment."""
+class _PeerlyProcess:
+    """A Peerly process on the test database (production settings, its output in a temporary log)."""
 
-    def __init__(self, **env: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(prefix="peerly-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    label = "peerly"
+
+    def __init__(self, command: list[str], **env: str) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix=f"peerly-{self.label}-", suffix=".log", delete=False)  # noqa: SIM115
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "peerly.settings",
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-            "PEERLY_JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "PEERLY_SSL_REDIRECT": "false",
             "DATABASE_URL": shared_database_url(),
-            "DATABASE_CONN_MAX_AGE": "0",
-            "PEERLY_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": "1",
             "PEERLY_LOG_LEVEL": "WARNING",
             **env,
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=environment,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        self.process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def start(self) -> "PeerlyServer":
-        def healthy() -> bool:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
-            return requests.get(f"{self.url}/health", timeout=2).status_code == 200
-
-        wait_until(healthy, timeout=60, what=f"gunicorn on port {self.port}")
-        return self
+    def exited(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.label} exited with {self.process.returncode}:\n{self.output()}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
@@ -130,38 +113,50 @@ class PeerlyServer:
         Path(self.log.name).unlink(missing_ok=True)
 
 
-class Worker:
+class PeerlyServer(_PeerlyProcess):
+    """Peerly under gunicorn (gunicorn.conf.py, one worker) on a free port, with the given environment."""
+
+    label = "gunicorn"
+
+    def __init__(self, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        defaults = {
+            "PEERLY_JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "PEERLY_SSL_REDIRECT": "false",
+            "DATABASE_CONN_MAX_AGE": "0",
+            "PEERLY_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "1",
+        }
+        super().__init__(
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")], **defaults | env
+        )
+
+    def start(self) -> "PeerlyServer":
+        def healthy() -> bool:
+            self.exited()
+            return requests.get(f"{self.url}/health", timeout=2).status_code == 200
+
+        wait_until(healthy, timeout=60, what=f"gunicorn on port {self.port}")
+        return self
+
+
+class Worker(_PeerlyProcess):
     """`manage.py procrastinate worker` as its own process on the test database, mailing to `smtp_port`."""
+
+    label = "worker"
 
     def __init__(self, *, smtp_port: int, name: str = "test-worker", queues: str = "notifications", **env: str) -> None:
         self.name = name
         self.workers_before = self.workers_registered()
-        self.log = tempfile.NamedTemporaryFile(prefix=f"peerly-{name}-", suffix=".log", delete=False)  # noqa: SIM115
-        environment = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "peerly.settings",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-            "DATABASE_URL": shared_database_url(),
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(smtp_port),
-            "PEERLY_LOG_LEVEL": "WARNING",
-            **env,
-        }
-        self.process = subprocess.Popen(
-            # Only the notifications' queue by default: the periodic jobs (renewals, digests) stay out of
-            # the tests' way.
-            [sys.executable, "manage.py", "procrastinate", "worker", "--name", name, "--queues", queues],
-            cwd=ROOT,
-            env=environment,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        # Only the notifications' queue by default: the periodic jobs (renewals, digests) stay out of the way.
+        command = [sys.executable, "manage.py", "procrastinate", "worker", "--name", name, "--queues", queues]
+        super().__init__(command, **{"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)} | env)
 
     def start(self) -> "Worker":
         def registered() -> bool:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited with {self.process.returncode}:\n{self.output()}")
+            self.exited()
             return self.workers_registered() > self.workers_before  # its first heartbeat
 
         wait_until(registered, timeout=60, what=f"worker {self.name}")
@@ -173,18 +168,10 @@ class Worker:
             cursor.execute("SELECT count(*) FROM procrastinate_workers")
             return cursor.fetchone()[0]
 
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
-
     def kill(self) -> None:
         """SIGKILL: no goodbye, its jobs left `doing` (a machine that died)."""
         self.process.kill()
         self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        stop(self.process)
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
 
 
 class SmtpSink:

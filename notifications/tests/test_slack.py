@@ -198,3 +198,11 @@ def test_only_recognitions_reach_slack(fake_slack, organization):
     hidden = {**event_for(recognition), "type": "recognition.hidden"}
     assert services.event_fan_out(event=event_for(recognition)) == 2  # the email and the Slack post
     assert services.event_fan_out(event=hidden) == 1  # the giver's email only
+
+
+@pytest.mark.parametrize("address", ["10.0.0.1", "10.1.2.3", "100.64.0.1", "34.226.36.52"])
+def test_no_test_can_connect_beyond_loopback(address):
+    import socket
+
+    with socket.socket() as sock, pytest.raises(ConnectionRefusedError, match="loopback only"):
+        sock.connect((address, 443))  # refused by conftest.py before any packet leaves
