@@ -26,8 +26,16 @@ def _loopback(address) -> bool:
 @pytest.fixture(scope="session", autouse=True)
 def _loopback_only():
     """No test connects beyond this machine: a socket of this process asked to reach any other address
-    is refused before the connection is attempted (the outbound tests resolve names with a stub)."""
-    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+    is refused before the connection is attempted, and only loopback names resolve (no DNS query leaves
+    the machine either: the outbound tests resolve other names with a stub, and a URL of any other
+    host, e.g. one schemathesis makes up for POST /webhooks, simply does not resolve)."""
+    connect, connect_ex, getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+    def local_getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in (None, "") and not _loopback(name):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve loopback names only, not {name!r}")
+        return getaddrinfo(host, *args, **kwargs)
 
     def guarded(method):
         def call(sock, address):
@@ -38,8 +46,9 @@ def _loopback_only():
         return call
 
     socket.socket.connect, socket.socket.connect_ex = guarded(connect), guarded(connect_ex)
+    socket.getaddrinfo = local_getaddrinfo
     yield
-    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+    socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,9 @@ class AuditAction(models.TextChoices):
     STAFF_TOTP_ENROLLED = "staff.totp_enrolled", "Staff two-factor enrolled"
     STAFF_SECOND_FACTOR_PASSED = "staff.second_factor_passed", "Staff second factor passed"
     STAFF_TOTP_RESET = "staff.totp_reset", "Staff two-factor reset"
+    WEBHOOK_CREATED = "webhook.created", "Webhook endpoint created"
+    WEBHOOK_UPDATED = "webhook.updated", "Webhook endpoint changed"
+    WEBHOOK_DELETED = "webhook.deleted", "Webhook endpoint deleted"
 
 
 class AuditTarget(models.TextChoices):
@@ -38,6 +41,7 @@ class AuditTarget(models.TextChoices):
     CORE_VALUE = "core_value", "Core value"
     RECOGNITION = "recognition", "Recognition"
     API_KEY = "api_key", "API key"
+    WEBHOOK = "webhook", "Webhook endpoint"
 
 
 class AuditEvent(models.Model):

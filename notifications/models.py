@@ -67,3 +67,60 @@ class SlackChannel(models.Model):
         """Enough to recognise it, not enough to use it."""
         url = self.webhook_url
         return f"{url[:34]}…{url[-4:]}" if len(url) > 40 else "…" + url[-4:]
+
+
+class WebhookEndpoint(models.Model):
+    """Where an organisation's events are POSTed for another system, signed with the endpoint's secret.
+
+    The secret is stored as it is (each delivery signs with it) and shown once, at creation: neither the
+    API nor the admin shows it again. An endpoint failing for 3 days is switched off (`disabled_at`)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.CharField("URL", max_length=500, help_text="https:// only; Peerly POSTs each event here.")
+    description = models.CharField(max_length=200, blank=True, help_text="What receives these, e.g. “HRIS”.")
+    events = models.JSONField(default=list, help_text="The event types sent here.")
+    secret = models.CharField(max_length=64, editable=False)
+    enabled = models.BooleanField(default=True, help_text="Send events here.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The first failed delivery since the last one that worked."
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=200, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "webhook endpoint"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver one event to one endpoint: the delivery log."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.CharField(max_length=36, help_text="Peerly-Event-Id: the same on every attempt.")
+    event_type = models.CharField(max_length=40)
+    event = models.JSONField(help_text="The event's ids (what a redelivery sends again).")
+    attempt = models.PositiveIntegerField(help_text="1 for the first try of a delivery job.")
+    redelivery = models.BooleanField(default=False, help_text="Asked for again by an admin.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The receiver's answer.")
+    duration_ms = models.PositiveIntegerField()
+    error = models.CharField(max_length=300, blank=True)
+    succeeded = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} #{self.attempt}"

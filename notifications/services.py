@@ -1,4 +1,5 @@
-"""Who hears of an event, and how (email; Slack in notifications/slack.py): the rules of the notifications.
+"""Who hears of an event, and how (email; Slack in notifications/slack.py, outgoing webhooks in
+notifications/webhooks.py): the rules of the notifications.
 
 `event_fan_out` turns one event (peerly/events.py) into one job per delivery, in one transaction, so
 each delivery is retried on its own and a retried fan-out never doubles one. Each delivery re-reads
@@ -20,7 +21,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import User
 from notifications.errors import InvalidUnsubscribeLink
-from notifications.models import NotificationPreferences, SlackChannel
+from notifications.models import NotificationPreferences, SlackChannel, WebhookEndpoint
 from notifications.selectors import preferences_of
 from peerly.events import EventType, jobs
 from recognitions.models import Hi5, Recognition
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 EMAIL_TASK = "notifications.email_send"
 SLACK_TASK = "notifications.slack_post"
+WEBHOOK_TASK = "notifications.webhook_send"
 HI5_EMAIL_TASK = "notifications.hi5_email_send"
 HI5_EMAIL_DELAY_MINUTES = 10
 HI5_EMAIL_ATTEMPTS = 7
@@ -67,25 +69,35 @@ def event_fan_out(*, event: dict) -> int:
     )
     if recognition is None:
         return 0
-    if event_type == EventType.HI5_CREATED:
-        return _hi5_email_schedule(
-            recipient_id=recognition.given_for_id,
-            organization_id=event["organization_id"],
-            from_hi5_id=event["hi5_id"],
+    endpoint_ids = list(
+        WebhookEndpoint.objects.filter(
+            organization_id=event["organization_id"], enabled=True, events__contains=[str(event_type)]
         )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     kinds = EMAILS_FOR_EVENT.get(event_type, [])
-    email = jobs(EMAIL_TASK)
     to_slack = (
         event_type == EventType.RECOGNITION_CREATED
         and SlackChannel.objects.filter(organization_id=event["organization_id"], enabled=True).exists()
     )
     with transaction.atomic():
+        webhook = jobs(WEBHOOK_TASK)
+        for endpoint_id in endpoint_ids:
+            webhook.defer(endpoint_id=endpoint_id, event=event)
+        if event_type == EventType.HI5_CREATED:
+            return len(endpoint_ids) + _hi5_email_schedule(
+                recipient_id=recognition.given_for_id,
+                organization_id=event["organization_id"],
+                from_hi5_id=event["hi5_id"],
+            )
+        email = jobs(EMAIL_TASK)
         for kind in kinds:
             recipient_id = getattr(recognition, f"{EMAILS[kind].recipient}_id")
             email.defer(kind=kind, event=event, recipient_id=recipient_id)
         if to_slack:
             jobs(SLACK_TASK).defer(event=event)
-    return len(kinds) + to_slack
+    return len(endpoint_ids) + len(kinds) + to_slack
 
 
 def _hi5_email_schedule(*, recipient_id: int, organization_id: int, from_hi5_id: int, attempt: int = 0) -> int:
@@ -125,13 +137,19 @@ def _unsubscribe_url(*, user: User, switch: str) -> str:
     return f"{settings.PEERLY_PUBLIC_URL.rstrip('/')}/notifications/unsubscribe?{urlencode({'token': token})}"
 
 
-def notification_email_send(*, template: str, recipient: User, switch: str, context: dict, event_id: str = "") -> None:
+def notification_email_send(
+    *, template: str, recipient: User, switch: str | None, context: dict, event_id: str = ""
+) -> None:
     """Render templates/notifications/<template>{_subject.txt,.txt,.html} and send them, with the
-    one-click unsubscribe link of RFC 8058 (in the body and the List-Unsubscribe headers)."""
-    unsubscribe_url = _unsubscribe_url(user=recipient, switch=switch)
-    context = {**context, "recipient": recipient, "unsubscribe_url": unsubscribe_url}
+    one-click unsubscribe link of RFC 8058 (in the body and the List-Unsubscribe headers) that turns
+    `switch` off. No switch: an operational email to admins (a webhook switched off), not a newsletter."""
+    headers = {}
+    context = {**context, "recipient": recipient}
+    if switch is not None:
+        unsubscribe_url = _unsubscribe_url(user=recipient, switch=switch)
+        context["unsubscribe_url"] = unsubscribe_url
+        headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     subject = " ".join(render_to_string(f"notifications/{template}_subject.txt", context).split())
-    headers = {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     if event_id:
         headers["Peerly-Event-Id"] = event_id
     message = EmailMultiAlternatives(

@@ -8,7 +8,7 @@ A failed job is retried with exponential backoff: 7 attempts in all, the retries
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
-from notifications import digests, services, slack
+from notifications import digests, services, slack, webhooks
 from peerly.events import DELIVER_TASK
 
 RETRY = RetryStrategy(max_attempts=6, exponential_wait=5)
@@ -52,3 +52,23 @@ def admin_digest_send(user_id: int, week_start: str) -> None:
 @app.task(name="notifications.slack_post", queue=QUEUE, retry=RETRY)
 def slack_post(event: dict) -> None:
     slack.slack_deliver(event=event)
+
+
+# Their own queue: workers can be set aside for them (`--queues webhooks`), so slow receivers (5 s each
+# at most) never hold up the emails.
+@app.task(name=services.WEBHOOK_TASK, queue="webhooks", retry=RETRY, pass_context=True)
+def webhook_send(context, endpoint_id: int, event: dict, redelivery: bool = False) -> None:
+    webhooks.webhook_deliver(
+        endpoint_id=endpoint_id, event=event, attempt=context.job.attempts + 1, redelivery=redelivery
+    )
+
+
+@app.task(name=webhooks.DISABLED_EMAIL_TASK, queue=QUEUE, retry=RETRY)
+def webhook_disabled_email(endpoint_id: int, user_id: int) -> None:
+    webhooks.webhook_disabled_email_deliver(endpoint_id=endpoint_id, user_id=user_id)
+
+
+@app.periodic(cron="47 3 * * *", periodic_id="purge_webhook_deliveries")  # daily, 03:47 UTC
+@app.task(name="notifications.purge_webhook_deliveries", queue="periodic", queueing_lock="purge_webhook_deliveries")
+def purge_webhook_deliveries(timestamp: int) -> int:
+    return webhooks.webhook_deliveries_purge()

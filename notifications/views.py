@@ -4,13 +4,24 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notifications import selectors, services
+from accounts.permissions import IsOrgAdmin
+from accounts.views import ID_PATTERN
+from notifications import selectors, services, webhooks
 from notifications.errors import InvalidUnsubscribeLink
-from notifications.serializers import NotificationPreferencesSerializer
+from notifications.serializers import (
+    NotificationPreferencesSerializer,
+    WebhookDeliverySerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointCreateSerializer,
+    WebhookEndpointSerializer,
+)
 from peerly.api.exceptions import InvalidData
+from peerly.api.pagination import LimitOffsetPagination
 
 SWITCH_LABELS = {
     "email_recognition_received": 'the "you were recognised" emails',
@@ -61,3 +72,65 @@ def unsubscribe(request: HttpRequest) -> HttpResponse:
         "done": request.method == "POST",
     }
     return TemplateResponse(request, "notifications/unsubscribe.html", context)
+
+
+@extend_schema(tags=["webhooks"])
+class WebhookViewSet(viewsets.GenericViewSet):
+    """Organisation admins subscribe their systems to events (notifications/webhooks.py). No
+    `api_key_scopes`: API keys cannot manage webhooks."""
+
+    serializer_class = WebhookEndpointSerializer
+    pagination_class = LimitOffsetPagination
+    permission_classes = [IsOrgAdmin]
+    lookup_value_regex = ID_PATTERN
+
+    @extend_schema(summary="Your organisation's webhook endpoints (never their secrets)")
+    def list(self, request):
+        return LimitOffsetPagination.page_response(
+            request, selectors.webhooks_visible_to(request.user), WebhookEndpointSerializer
+        )
+
+    @extend_schema(summary="One webhook endpoint")
+    def retrieve(self, request, pk: str):
+        return Response(WebhookEndpointSerializer(selectors.webhook_get(actor=request.user, webhook_id=int(pk))).data)
+
+    @extend_schema(
+        request=WebhookEndpointCreateSerializer,
+        responses={201: WebhookEndpointCreatedSerializer},
+        summary="Subscribe an endpoint to events; the response shows its signing secret this one time",
+    )
+    def create(self, request):
+        serializer = WebhookEndpointCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        endpoint, secret = webhooks.webhook_create(
+            actor=request.user,
+            organization=selectors.webhook_target_organization(actor=request.user, org_id=data.get("org_id")),
+            url=data["url"],
+            events=data["events"],
+            description=data["description"],
+        )
+        endpoint.secret = secret
+        return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=201)
+
+    @extend_schema(
+        request=None,
+        responses={200: WebhookEndpointSerializer},
+        summary="Delete a webhook endpoint and its delivery log (its pending deliveries are dropped)",
+    )
+    def destroy(self, request, pk: str):
+        endpoint = selectors.webhook_get(actor=request.user, webhook_id=int(pk))
+        data = WebhookEndpointSerializer(endpoint).data
+        webhooks.webhook_delete(actor=request.user, endpoint=endpoint)
+        return Response(data)
+
+    @extend_schema(
+        responses={200: WebhookDeliverySerializer(many=True)},
+        summary="An endpoint's delivery log, newest first (one row per attempt)",
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk: str):
+        endpoint = selectors.webhook_get(actor=request.user, webhook_id=int(pk))
+        return LimitOffsetPagination.page_response(
+            request, selectors.webhook_deliveries(endpoint=endpoint), WebhookDeliverySerializer
+        )

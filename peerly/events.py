@@ -1,5 +1,5 @@
-"""Domain events: what happened, announced to the notifications (email and Slack; outgoing webhooks to
-come) as one job deferred in the transaction of the change (procrastinate keeps jobs in PostgreSQL):
+"""Domain events: what happened, announced to the notifications (email, Slack, outgoing webhooks)
+as one job deferred in the transaction of the change (procrastinate keeps jobs in PostgreSQL):
 a change that rolls back announces nothing, a committed one is never lost, even if the process dies
 right after the commit. The domain services emit; `notifications.tasks.event_deliver` receives (by
 name: the domain apps do not import the notifications app). Emitting costs one INSERT.
@@ -8,6 +8,7 @@ name: the domain apps do not import the notifications app). Emitting costs one I
 import uuid
 from enum import StrEnum
 
+from django.conf import settings
 from django.utils import timezone
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.django_connector import DjangoConnector
@@ -37,6 +38,8 @@ def jobs(task_name: str, **options) -> JobDeferrer:
 def event_emit(event_type: EventType, *, organization_id: int, **ids: int) -> str:
     """Announce an event (its subject's ids, never its content: each delivery re-reads the state when
     it runs); its id, which every delivery of it carries (for de-duplication)."""
+    if not settings.PEERLY_EVENTS_ENABLED:  # the benchmark's baseline only (peerly/settings.py)
+        return ""
     event_id = str(uuid.uuid4())
     event = {
         "id": event_id,

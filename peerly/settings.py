@@ -297,7 +297,11 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("PEERLY_EMAIL_TIMEOUT_SECONDS", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Peerly <peerly@localhost>")
-# Outbound requests to addresses customers give (Slack webhooks): http to loopback only where this is
+# Domain events (peerly/events.py) and so every notification. Off only in the benchmark's baseline
+# (bench/settings_quiet.py: writes without notifications, to measure what they cost); no environment
+# variable turns it off.
+PEERLY_EVENTS_ENABLED = True
+# Outbound requests to addresses customers give (Slack and outgoing webhooks): http to loopback only where this is
 # on (the tests' and the demo's local receivers); never in production (notifications/outbound.py).
 PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP = env_bool("PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP", False)
 # Where people reach this Peerly: the links in the emails (unsubscribe) start with it.

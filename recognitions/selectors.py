@@ -158,6 +158,16 @@ def recognition_get(*, actor: User, recognition_id: int) -> Recognition:
     return recognition
 
 
+def recognition_for_delivery(*, organization_id: int, recognition_id: int) -> Recognition | None:
+    """A recognition of that organisation (hidden too) with the feed's columns, for Peerly's own deliveries
+    (webhooks): no actor, the event names the organisation."""
+    return (
+        _with_feed_columns(Recognition.objects.filter(organization_id=organization_id))
+        .filter(pk=recognition_id)
+        .first()
+    )
+
+
 def hi5_list(*, recognition: Recognition) -> QuerySet[Hi5]:
     """Who gave Hi5s to the recognition, newest first."""
     return Hi5.objects.filter(recognition=recognition).select_related("given_by").order_by("-given_at", "-id")

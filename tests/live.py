@@ -274,6 +274,10 @@ class HttpSink:
         sink = self
         self.requests: list[dict] = []
         self.answers: list[tuple[int, dict]] = []  # (status, headers), used up in order
+        self.delays: list[float] = []  # seconds to wait before answering, used up in order (a slow receiver)
+        self.body = b"ok"  # the body of every answer
+        self.trickle = 0.0  # seconds between the body's bytes, sent one by one (a receiver that trickles)
+        self.raw: list[bytes] = []  # bytes to answer instead of HTTP, used up in order (a broken receiver)
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -288,13 +292,27 @@ class HttpSink:
                 sink.requests.append(
                     {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
                 )
+                if sink.delays:
+                    time.sleep(sink.delays.pop(0))
+                if sink.raw:
+                    self.wfile.write(sink.raw.pop(0))
+                    self.close_connection = True
+                    return
                 status, headers = sink.answers.pop(0) if sink.answers else (200, {})
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(sink.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    if not sink.trickle:
+                        self.wfile.write(sink.body)
+                    for byte in sink.body if sink.trickle else b"":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(sink.trickle)
+                except OSError:  # the client gave up on us
+                    self.close_connection = True
 
             def log_message(self, *args) -> None:
                 pass

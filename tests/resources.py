@@ -59,12 +59,32 @@ def build_audit_event(organization: Organization) -> models.Model:
     return AuditEvent.objects.filter(organization=organization).latest("id")
 
 
+def build_webhook(organization: Organization) -> models.Model:
+    """An endpoint with a delivery in its log (`/webhooks/{id}/deliveries` must not show it to others)."""
+    from notifications.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        organization=organization, url="https://hooks.example/peerly", events=["recognition.created"], secret="s"
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_id="00000000-0000-4000-8000-000000000000",
+        event_type="recognition.created",
+        event={},
+        attempt=1,
+        duration_ms=3,
+        succeeded=True,
+    )
+    return endpoint
+
+
 RESOURCE_BUILDERS: dict[str, Callable[[Organization], models.Model]] = {
     "users": build_user,
     "core_values": build_core_value,
     "recognitions": build_recognition,
     "api_keys": build_api_key,
     "audit_events": build_audit_event,
+    "webhooks": build_webhook,
 }
 
 

@@ -120,13 +120,23 @@ def test_api_conforms_to_its_schema(case, tokens, fake_google):
                 raise
 
 
+OUTBOUND_REFUSALS = (
+    "does not resolve",
+    "resolves to a private or reserved address",
+    "Not a valid URL",
+    "The host must be a plain name",
+)
+
+
 def is_unknown_reference(failure: Exception, response) -> bool:
     """The accepted disagreements with positive_data_acceptance: 400s of the contract that no schema can
     rule out. An id in a body naming no object of the caller's organisation (`"given_for": 1` is
     `unknown_reference`; schemathesis would want 404 or 422); `insufficient_hi5_balance`; and
     `org_id` required from a super admin who belongs to no organisation (a requirement by role); an API key's
     `expires_at` in the past (depends on the clock); a `to` before `from` (a rule across two fields); a
-    synced email outside the organisation's domains or twice in one batch (depends on the data)."""
+    synced email outside the organisation's domains or twice in one batch (depends on the data); a webhook
+    URL whose host does not resolve or resolves to a private address (depends on DNS), is not a plain
+    name (percent-encoded), or whose port is 0 or beyond 65535."""
     if not isinstance(failure, RejectedPositiveData) or response.status_code != 400:
         return False
     error = response.json().get("error", {})
@@ -137,6 +147,7 @@ def is_unknown_reference(failure: Exception, response) -> bool:
         (name == "org_id" and message.startswith("Required for a super admin"))
         or (name == "expires_at" and message == "Must be in the future.")
         or (name == "to" and message == "Must be after `from`.")
+        or (name == "url" and any(reason in message for reason in OUTBOUND_REFUSALS))
         or (
             name.startswith("users.")
             and (

@@ -91,6 +91,7 @@ def snapshot(organization: Organization) -> list:
     """Everything of an organisation that an API write could change."""
     from corevalues.models import CoreValue
     from moderation.models import Report, Review
+    from notifications.models import WebhookEndpoint
     from recognitions.models import Hi5, Recognition
 
     return [
@@ -100,4 +101,5 @@ def snapshot(organization: Organization) -> list:
         list(Hi5.objects.filter(recognition__organization=organization).order_by("pk").values()),
         list(Report.objects.filter(recognition__organization=organization).order_by("pk").values()),
         list(Review.objects.filter(recognition__organization=organization).order_by("pk").values()),
+        list(WebhookEndpoint.objects.filter(organization=organization).order_by("pk").values()),
     ]

@@ -159,6 +159,8 @@ def test_the_org_admin_index_lists_the_organisation_pages(client, home):
         "ApiKey",
         "AuditEvent",
         "SlackChannel",
+        "WebhookEndpoint",
+        "WebhookDelivery",
     }
 
 

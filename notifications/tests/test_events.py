@@ -153,3 +153,15 @@ def test_failed_deliveries_are_retried_six_times_over_more_than_an_hour():
     assert waits == sorted(waits)
     assert waits[0] <= 10  # backoff: starting fast, growing
     assert sum(waits) >= 3600
+
+
+def test_events_are_on_and_only_the_benchmarks_baseline_turns_them_off(organization, people, settings):
+    giver, receiver = people
+    value = CoreValueFactory(organization=organization)
+    assert settings.PEERLY_EVENTS_ENABLED is True
+    settings.PEERLY_EVENTS_ENABLED = False  # as bench/settings_quiet.py has it
+    recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Unannounced")
+    assert events() == []
+    settings.PEERLY_EVENTS_ENABLED = True
+    recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Announced")
+    assert len(events()) == 1

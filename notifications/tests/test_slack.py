@@ -206,3 +206,25 @@ def test_no_test_can_connect_beyond_loopback(address):
 
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError, match="loopback only"):
         sock.connect((address, 443))  # refused by conftest.py before any packet leaves
+
+
+@pytest.mark.parametrize("name", ["hooks.slack.com", "example.com", b"metadata.google.internal"])
+def test_no_test_can_resolve_a_name_beyond_loopback(name):
+    import socket
+
+    with pytest.raises(socket.gaierror, match="loopback names only"):
+        socket.getaddrinfo(name, 443)  # refused by conftest.py before any DNS query
+    assert socket.getaddrinfo("localhost", 443)  # loopback names still resolve
+    assert outbound.resolve("127.0.0.1", 443) == ["127.0.0.1"]
+
+
+def test_slack_sdk_still_sends_through_the_one_method_peerly_overrides():
+    """slack.py's _WebhookClient replaces slack-sdk's `_perform_http_request_internal` (outbound.send:
+    vetted address, no redirects, 64 KB, 5 s). If an upgrade stopped calling it, posts would bypass that."""
+    import inspect
+
+    from slack_sdk.version import __version__
+    from slack_sdk.webhook import WebhookClient
+
+    assert __version__ == "3.48.0"  # pinned in requirements.txt; re-read the method when upgrading
+    assert "self._perform_http_request_internal(url, req)" in inspect.getsource(WebhookClient._perform_http_request)

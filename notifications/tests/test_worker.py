@@ -1,17 +1,27 @@
 """The notifications end to end: `manage.py procrastinate worker` as a separate process on the test
-database, mailing a real SMTP server (aiosmtpd) on a loopback port (#11)."""
+database, mailing a real SMTP server (aiosmtpd) and posting webhooks to a local HTTP server, both on
+loopback ports (#11)."""
 
+import asyncio
+import json
 import time
+from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from asgiref.sync import sync_to_async
+from django.db import connection, connections
+from procrastinate.contrib.django import app
 
 from accounts.tests.factories import UserFactory
 from conftest import client_for
 from corevalues.tests.factories import CoreValueFactory
 from moderation.services import review_create
+from notifications.models import WebhookDelivery
+from notifications.tests.test_webhooks import readme_receiver
+from notifications.webhooks import webhook_create
+from peerly.tasks import retry_stalled_jobs
 from recognitions.services import recognition_create
-from tests.live import SmtpSink, Worker, free_port, wait_until
+from tests.live import HttpSink, SmtpSink, Worker, free_port, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,9 +31,21 @@ def pending_jobs() -> list[tuple[str, str, int]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT task_name, status, attempts FROM procrastinate_jobs"
-            " WHERE status IN ('todo', 'doing') AND queue_name = 'notifications' ORDER BY id"
+            " WHERE status IN ('todo', 'doing') AND queue_name IN ('notifications', 'webhooks') ORDER BY id"
         )
         return cursor.fetchall()
+
+
+def run_stalled_jobs_retry() -> int:
+    """What the periodic `peerly.retry_stalled_jobs` does, here in the test's process: how many it retried."""
+
+    async def periodic_run() -> int:
+        try:
+            return await retry_stalled_jobs.func(SimpleNamespace(app=app), timestamp=0)
+        finally:
+            await sync_to_async(connections.close_all)()  # the executor thread's connection
+
+    return asyncio.run(periodic_run())
 
 
 @pytest.fixture
@@ -108,15 +130,6 @@ def test_an_email_the_smtp_server_refused_is_retried_until_it_arrives(workers, p
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing(workers, people, settings):
-    import asyncio
-    from types import SimpleNamespace
-
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-    from procrastinate.contrib.django import app
-
-    from peerly.tasks import retry_stalled_jobs
-
     giver, receiver, value = people
     smtp = SmtpSink(stall_first=True).start()  # takes the first message and sits on it
     try:
@@ -129,13 +142,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(workers, people, settings):
         settings.PEERLY_WORKER_STALLED_SECONDS = 1
         time.sleep(2)  # its heartbeat is now older than that
 
-        async def periodic_run() -> int:  # what the periodic job does, here in the test's process
-            try:
-                return await retry_stalled_jobs.func(SimpleNamespace(app=app), timestamp=0)
-            finally:
-                await sync_to_async(connections.close_all)()  # the executor thread's connection
-
-        assert asyncio.run(periodic_run()) == 1
+        assert run_stalled_jobs_retry() == 1
 
         workers(smtp.port)  # another worker takes it
         [(recipients, message)] = smtp.wait_for(1, timeout=60)
@@ -145,19 +152,92 @@ def test_a_worker_killed_mid_delivery_loses_nothing(workers, people, settings):
         smtp.stop()
 
 
-def test_two_workers_share_200_events_and_deliver_each_once(workers, smtp, organization):
+def test_two_workers_share_200_events_and_deliver_each_once(workers, smtp, organization, webhook_receiver):
     receiver = UserFactory(organization=organization)
     value = CoreValueFactory(organization=organization)
+    _, secret = webhook_create(
+        actor=None, organization=organization, url=f"{webhook_receiver.url}/in", events=["recognition.created"]
+    )
     givers = UserFactory.create_batch(20, organization=organization, hi5_quota_balance=10)
     for giver in givers:
         for n in range(10):
             recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text=f"#{n}")
 
-    workers(smtp.port)
-    workers(smtp.port)
+    workers(smtp.port, queues="notifications,webhooks", PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP="true")
+    workers(smtp.port, queues="notifications,webhooks", PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP="true")
     smtp.wait_for(200, timeout=120)
+    wait_until(lambda: len(webhook_receiver.requests) >= 200, timeout=120, what="200 webhook deliveries")
     wait_until(lambda: pending_jobs() == [], timeout=60, what="the queue to drain")
 
     event_ids = [message["Peerly-Event-Id"] for _, message in smtp.messages]
     assert len(event_ids) == 200
     assert len(set(event_ids)) == 200  # every event once, none twice
+    # The receiver verifies each request as the README shows, and sees each event once.
+    peerly_event = readme_receiver()
+    verified = [
+        peerly_event(secret, request["headers"]["Peerly-Signature"], request["body"])["id"]
+        for request in webhook_receiver.requests
+    ]
+    assert sorted(verified) == sorted(event_ids)
+    succeeded = WebhookDelivery.objects.filter(succeeded=True).values_list("event_id", flat=True)
+    assert sorted(succeeded) == sorted(event_ids)  # the log of attempts that succeeded: each event once
+
+
+@pytest.fixture
+def webhook_receiver(settings):
+    settings.PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP = True  # here, to save the endpoint; the workers get it below
+    server = HttpSink().start()
+    yield server
+    server.stop()
+
+
+def webhook_deliveries() -> list[tuple[int, bool, int | None]]:
+    return list(WebhookDelivery.objects.order_by("id").values_list("attempt", "succeeded", "status_code"))
+
+
+def test_a_webhook_receiver_that_fails_is_retried_until_it_takes_the_event(workers, smtp, people, webhook_receiver):
+    giver, receiver, value = people
+    endpoint, _ = webhook_create(
+        actor=None, organization=giver.organization, url=f"{webhook_receiver.url}/in", events=["recognition.created"]
+    )
+    webhook_receiver.answers = [(500, {})]  # down at first, then 200
+    workers(smtp.port, queues="notifications,webhooks", PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP="true")
+
+    recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Signed and sent")
+
+    wait_until(lambda: len(webhook_receiver.requests) == 2, timeout=60, what="the webhook's retry")
+    wait_until(lambda: len(webhook_deliveries()) == 2, timeout=30, what="the delivery log")
+    assert webhook_deliveries() == [(1, False, 500), (2, True, 200)]
+    first, retried = webhook_receiver.requests
+    assert first["headers"]["Peerly-Event-Id"] == retried["headers"]["Peerly-Event-Id"]
+    assert json.loads(retried["body"])["data"]["recognition"]["text"] == "Signed and sent"
+    wait_until(lambda: pending_jobs() == [], timeout=30, what="the queue to drain")
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
+
+
+def test_a_worker_killed_mid_webhook_delivery_loses_nothing(workers, smtp, people, webhook_receiver, settings):
+    giver, receiver, value = people
+    webhook_create(
+        actor=None, organization=giver.organization, url=f"{webhook_receiver.url}/in", events=["recognition.created"]
+    )
+    webhook_receiver.delays = [30]  # the receiver takes the first request and sits on it
+    doomed = workers(smtp.port, queues="notifications,webhooks", PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP="true")
+    recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Never lost")
+    wait_until(lambda: len(webhook_receiver.requests) == 1, timeout=30, what="the delivery to start")
+    assert ("notifications.webhook_send", "doing", 0) in pending_jobs()
+
+    doomed.kill()  # SIGKILL while the request is in flight
+    settings.PEERLY_WORKER_STALLED_SECONDS = 1
+    time.sleep(2)  # its heartbeat is now older than that
+    assert run_stalled_jobs_retry() >= 1
+
+    workers(
+        smtp.port, queues="notifications,webhooks", PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP="true"
+    )  # another worker takes it
+    wait_until(lambda: len(webhook_receiver.requests) == 2, timeout=60, what="the delivery to be retried")
+    wait_until(lambda: webhook_deliveries() != [], timeout=30, what="the delivery log")
+    wait_until(lambda: pending_jobs() == [], timeout=30, what="the queue to drain")
+    first, *again = webhook_receiver.requests
+    assert {request["headers"]["Peerly-Event-Id"] for request in again} == {first["headers"]["Peerly-Event-Id"]}
+    assert webhook_deliveries()[-1] == (2, True, 200)  # the killed attempt left no row; the retry's is the second
