@@ -43,7 +43,15 @@ class OrganizationAdmin(ScopedModelAdmin):
     list_display = ["name", "domain_list", "hi5_limit", "hi5_quota_renewal_frequency", "timezone"]
     search_fields = ["name", "domains__domain"]
     inlines = [OrganizationDomainInline]
-    fields = ["name", "contact_email", "hi5_limit", "hi5_quota_renewal_frequency", "timezone", "staff_password_sign_in"]
+    fields = [
+        "name",
+        "contact_email",
+        "hi5_limit",
+        "hi5_quota_renewal_frequency",
+        "timezone",
+        "staff_password_sign_in",
+        "leaderboard_visible",
+    ]
     organization_lookup = "pk"
     view_roles = change_roles = ADMINS
     add_roles = delete_roles = SUPER_ADMINS

@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
@@ -38,6 +39,18 @@ class PeerlyAdminSite(admin.AdminSite):
     # The API has no HTML home page to link to.
     site_url = None
     login_form = PeerlyAdminAuthenticationForm
+
+    def get_app_list(self, request: HttpRequest, app_label=None):
+        """The apps, and for organisation admins (and super admins) the Insights page first."""
+        from accounts.models import ADMIN_ROLES
+
+        app_list = super().get_app_list(request, app_label)
+        if app_label is None and getattr(request.user, "role_id", None) in ADMIN_ROLES:
+            url = reverse("admin-insights")
+            page = {"name": "Dashboard", "object_name": "InsightsDashboard", "admin_url": url, "view_only": True}
+            page |= {"perms": {"view": True}, "add_url": None}
+            app_list.insert(0, {"name": "Insights", "app_label": "insights", "app_url": url, "models": [page]})
+        return app_list
 
     def has_permission(self, request: HttpRequest) -> bool:
         from accounts.two_factor import second_factor_pending

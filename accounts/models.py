@@ -50,6 +50,13 @@ class Organization(models.Model):
         "On: also with a password an operator sets (`manage.py set_staff_password`), plus a code from an "
         "authenticator app where two-factor is required. Super admins may always use a password.",
     )
+    leaderboard_visible = models.BooleanField(
+        "members see the leaderboard",
+        default=False,
+        db_default=False,
+        help_text="On: every member may read the leaderboard (GET /insights/leaderboard) and colleagues' stats "
+        "(GET /users/:id/stats). Off: only admins.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -77,8 +77,11 @@ def audit_event_list(
         organization_id = org_id if org_id is not None else scoped_organization_id(actor, listing=True)
         organization = Organization.objects.filter(pk=organization_id).first() if organization_id else None
         tz = ZoneInfo(organization.timezone) if organization is not None else UTC
-    start = _moment(from_, tz, end=False) if from_ is not None else None
-    end = _moment(to, tz, end=True) if to is not None else None
+    try:
+        start = _moment(from_, tz, end=False) if from_ is not None else None
+        end = _moment(to, tz, end=True) if to is not None else None
+    except OverflowError:  # the last day there is: its end is past what a datetime holds
+        raise InvalidData(fields={"to": "Must be a day before 9999-12-31."}) from None
     if start is not None and end is not None and start >= end:
         raise InvalidData(fields={"to": "Must be after `from`."})
     if actor_id is not None:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,10 +34,20 @@ ENDPOINTS = [
     ("feed_given_for", "GET /recognitions?given_for=ID"),
     ("feed_offset", "GET /recognitions?offset=10000"),
     ("users", "GET /users?starts_with=XX"),
+    ("summary_90d", "GET /insights/summary (90 days)"),
+    ("summary_3y", "GET /insights/summary (3 years)"),
+    ("leaderboard_90d", "GET /insights/leaderboard (90 days)"),
+    ("leaderboard_3y", "GET /insights/leaderboard (3 years)"),
+    ("timeline_3y", "GET /insights/timeline (3 years, weekly)"),
+    ("stats", "GET /users/me/stats"),
     ("create", "POST /recognitions"),
     ("hi5", "POST /recognitions/:id/hi5"),
 ]
 WRITES = ("create", "hi5")
+INSIGHTS = ("summary_90d", "summary_3y", "leaderboard_90d", "leaderboard_3y", "timeline_3y", "stats")
+INSIGHTS_P99_TARGET = 2.0  # each insights endpoint's p99 at most 2x the feed page's, same run
+EXPORT_RATE_TARGET = 50_000  # rows/s of the full CSV export
+EXPORT_RSS_TARGET_MB = 50  # the worker's RSS may grow by less than this during it
 # The writes again on a server whose settings turn the domain events off (bench/settings_quiet.py): what
 # deferring the notifications' job costs a write. Same request files (the Hi5 one read backwards: each
 # pair is a first Hi5 once).
@@ -209,6 +219,8 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
             figures["status_in_process"] = prepare["queries"][endpoint]["status"]
             results[endpoint] = figures
             report(label, figures)
+        if not args.only or "export" in args.only:
+            results["export"] = measure_export(url, server, out)
     finally:
         stop_server(server, server_log)
     if writes:
@@ -216,7 +228,8 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
     load["after"] = os.getloadavg()
     floor = results.get("floor", {}).get("rps")
     for figures in results.values():
-        figures["ratio_to_floor"] = round(figures["rps"] / floor, 2) if floor else None
+        if "rps" in figures:
+            figures["ratio_to_floor"] = round(figures["rps"] / floor, 2) if floor else None
     drain = None
     if args.drain_emails and size == args.largest:
         print(f"    draining {args.drain_emails:,} queued emails with {args.drain_workers} workers", flush=True)
@@ -241,6 +254,49 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
         with psycopg.connect(base_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name}")
     return {"prepare": prepare, "endpoints": results, "loadavg": load, "drain": drain}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure_export(url: str, server: subprocess.Popen, out: Path) -> dict:
+    """The full 3-year CSV export, read to the end: rows/s and the gunicorn worker's RSS before and after."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    worker = int(children[0])
+    token = (out / "admin_token").read_text().strip()
+    first = (datetime.now(UTC).date() - timedelta(days=365 * 3 - 1)).isoformat()
+    request = urllib.request.Request(  # noqa: S310 (our own loopback server)
+        f"{url}/recognitions/export?from={first}&format=csv",
+        headers={"Accept": "application/vnd.peerly.v1", "Authorization": f"Bearer {token}"},
+    )
+    before = rss_mb(worker)
+    peak = before
+    rows = -1  # the header
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+        for _line in response:
+            rows += 1
+            if rows % 50_000 == 0:
+                peak = max(peak, rss_mb(worker))
+    seconds = time.monotonic() - started
+    figures = {
+        "rows": rows,
+        "seconds": round(seconds, 1),
+        "rows_per_second": round(rows / seconds),
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(max(peak, rss_mb(worker)), 1),
+    }
+    figures["rss_growth_mb"] = round(figures["rss_peak_mb"] - before, 1)
+    print(
+        f"    {'GET /recognitions/export (CSV, 3 years)':42} {figures['rows_per_second']:8,} rows/s  "
+        f"{rows:,} rows in {figures['seconds']} s  worker RSS {before:.0f} -> {figures['rss_peak_mb']:.0f} MB",
+        flush=True,
+    )
+    return figures
 
 
 def report(label: str, figures: dict) -> None:
@@ -342,6 +398,27 @@ def targets(sizes: dict[int, dict]) -> list[tuple[str, str, bool | None]]:
                         growth <= 1.5,
                     )
                 )
+    feed_p99 = big.get("feed", {}).get("p99_ms")
+    for endpoint in INSIGHTS:
+        if endpoint in big and feed_p99:
+            ratio = big[endpoint]["p99_ms"] / feed_p99
+            checks.append(
+                (
+                    f"{endpoint} at N={largest:,}: p99 <= {INSIGHTS_P99_TARGET}x the feed page's",
+                    f"{ratio:.1f}x ({big[endpoint]['p99_ms']:.0f} ms vs {feed_p99:.0f} ms), "
+                    f"{big[endpoint]['queries']} queries",
+                    ratio <= INSIGHTS_P99_TARGET,
+                )
+            )
+    if "export" in big:
+        export = big["export"]
+        checks.append(
+            (
+                f"CSV export at N={largest:,}: >= {EXPORT_RATE_TARGET:,} rows/s, RSS +< {EXPORT_RSS_TARGET_MB} MB",
+                f"{export['rows_per_second']:,} rows/s ({export['rows']:,} rows), RSS +{export['rss_growth_mb']} MB",
+                export["rows_per_second"] >= EXPORT_RATE_TARGET and export["rss_growth_mb"] < EXPORT_RSS_TARGET_MB,
+            )
+        )
     for endpoint in WRITES:
         on, off = big.get(endpoint), big.get(f"{endpoint}_quiet")
         if on and off:

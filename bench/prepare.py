@@ -12,6 +12,7 @@ import random
 import re
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -22,8 +23,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
-from accounts.models import User  # noqa: E402
+from accounts.models import Role, User  # noqa: E402
 from accounts.selectors import user_list  # noqa: E402
 from accounts.tokens import token_encode  # noqa: E402
 from bench.seed import FIRST_NAMES, seed  # noqa: E402
@@ -37,9 +39,16 @@ HI5_TARGETS = WRITE_REQUESTS // 100 + 1
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
-def endpoints(*, info, tokens: list[str], rng: random.Random) -> dict[str, list[tuple[str, str, str, str]]]:
+def endpoints(
+    *, info, tokens: list[str], rng: random.Random, admin_token: str = ""
+) -> dict[str, list[tuple[str, str, str, str]]]:
     """name -> request lines (method, path, token, body); the load generator cycles through them."""
     org = info.organization_id
+    today = timezone.now().date()  # the seeded organisation is in UTC
+
+    def days_ago(days: int) -> str:
+        return (today - timedelta(days=days)).isoformat()
+
     members, values = info.member_ids, info.core_value_ids
     newest = list(
         Recognition.objects.filter(organization_id=org)
@@ -74,6 +83,13 @@ def endpoints(*, info, tokens: list[str], rng: random.Random) -> dict[str, list[
             )
             for n in range(WRITE_REQUESTS)
         ],
+        # The insights (#12), as an organisation admin: the last 90 days and 3 years.
+        "summary_90d": [("GET", f"/insights/summary?from={days_ago(89)}", admin_token, "")],
+        "summary_3y": [("GET", f"/insights/summary?from={days_ago(365 * 3 - 1)}", admin_token, "")],
+        "leaderboard_90d": [("GET", f"/insights/leaderboard?from={days_ago(89)}", admin_token, "")],
+        "leaderboard_3y": [("GET", f"/insights/leaderboard?from={days_ago(365 * 3 - 1)}", admin_token, "")],
+        "timeline_3y": [("GET", f"/insights/timeline?from={days_ago(365 * 3 - 1)}&interval=week", admin_token, "")],
+        "stats": [("GET", "/users/me/stats", token, "") for token in tokens],
         "hi5": [("POST", f"/recognitions/{recognition_id}/hi5", token, "{}") for token, recognition_id in hi5_pairs],
         "_hi5_spare": [("POST", f"/recognitions/{spare}/hi5", tokens[0], "{}")],
     }
@@ -143,7 +159,15 @@ def main() -> None:
     seeded = time.monotonic()
     bench_users = list(User.objects.filter(pk__in=info.bench_user_ids).select_related("organization"))
     tokens = [token_encode(user).token for user in bench_users]
-    lines = endpoints(info=info, tokens=tokens, rng=random.Random(42))
+    admin = User.objects.create(
+        organization_id=info.organization_id,
+        email="bench-hr@bench.example",
+        first_name="Bench",
+        last_name="HR",
+        display_name="Bench HR",
+        role_id=Role.ORG_ADMIN,
+    )
+    lines = endpoints(info=info, tokens=tokens, rng=random.Random(42), admin_token=token_encode(admin).token)
     for name, requests in lines.items():
         with open(args.out / f"{name}.tsv", "w") as f:
             f.writelines("\t".join(request) + "\n" for request in requests)
@@ -173,6 +197,7 @@ def main() -> None:
             .query.sql_with_params()
         ),
     }
+    (args.out / "admin_token").write_text(token_encode(admin).token)
     result = {
         "size": args.size,
         "organization_id": info.organization_id,

@@ -90,7 +90,8 @@ INSTALLED_APPS = [
     "recognitions",
     "moderation",
     "integrations",
-    "notifications",  # email (and later Slack, webhooks) for the events the domain apps emit
+    "notifications",  # email, Slack and outgoing webhooks for the events the domain apps emit
+    "insights",  # HR insights: exports and members' stats
     "demo",  # on top: seed_demo writes through every app's services
 ]
 

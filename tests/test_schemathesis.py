@@ -133,7 +133,9 @@ def is_unknown_reference(failure: Exception, response) -> bool:
     rule out. An id in a body naming no object of the caller's organisation (`"given_for": 1` is
     `unknown_reference`; schemathesis would want 404 or 422); `insufficient_hi5_balance`; and
     `org_id` required from a super admin who belongs to no organisation (a requirement by role); an API key's
-    `expires_at` in the past (depends on the clock); a `to` before `from` (a rule across two fields); a
+    `expires_at` in the past (depends on the clock); a `to` before `from`, or a `from` more than 3 years
+    before `to` (rules across two fields, `to` defaulting to today), or a day at the calendar's edges
+    (a schema's date has no minimum or maximum); a
     synced email outside the organisation's domains or twice in one batch (depends on the data); a webhook
     URL whose host does not resolve or resolves to a private address (depends on DNS), is not a plain
     name (percent-encoded), or whose port is 0 or beyond 65535."""
@@ -147,6 +149,8 @@ def is_unknown_reference(failure: Exception, response) -> bool:
         (name == "org_id" and message.startswith("Required for a super admin"))
         or (name == "expires_at" and message == "Must be in the future.")
         or (name == "to" and message == "Must be after `from`.")
+        or (name == "from" and message.startswith("At most 3 years before"))
+        or (name in ("from", "to") and message.startswith(("Must be between", "Must be a day before")))
         or (name == "url" and any(reason in message for reason in OUTBOUND_REFUSALS))
         or (
             name.startswith("users.")

@@ -161,6 +161,7 @@ def test_the_org_admin_index_lists_the_organisation_pages(client, home):
         "SlackChannel",
         "WebhookEndpoint",
         "WebhookDelivery",
+        "InsightsDashboard",
     }
 
 

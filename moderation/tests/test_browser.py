@@ -240,3 +240,42 @@ def test_a_password_sign_in_sets_up_two_factor_from_the_qr_code_page(live_server
     page.wait_for_url(f"{live_server_url}/admin/")
     assert moderator.email in page.text_content("#user-tools")
     assert page.csp_violations == []
+
+
+def test_an_org_admin_opens_the_insights_dashboard_and_a_moderator_cannot(live_server_url, settings, browser_page):
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    organization = OrganizationFactory(staff_password_sign_in=True)
+    domain = organization.domains.get().domain
+    admin = UserFactory(organization=organization, org_admin=True, email=f"hr@{domain}")
+    moderator = UserFactory(organization=organization, moderator=True, email=f"mod@{domain}")
+    for n in range(12):
+        RecognitionFactory(organization=organization, text=f"Thanks #{n}")
+    page = browser_page
+
+    page.goto(f"{live_server_url}/admin/login/?next=/admin/")
+    page.fill("#id_username", admin.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server_url}/admin/")
+    page.click("text=Dashboard")
+    page.wait_for_url("**/admin/insights/")
+
+    assert page.locator("svg.insights-chart").count() == 2
+    assert "Recognitions per day" in page.locator("svg.insights-chart >> nth=0").inner_html()
+    assert "12" in page.inner_text(".insights-tiles")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "insights-dashboard.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("text=Download CSV")
+    assert download.value.suggested_filename.endswith(".csv")
+    assert page.csp_violations == []
+
+    page.context.clear_cookies()  # signed out
+    page.goto(f"{live_server_url}/admin/login/?next=/admin/")
+    page.fill("#id_username", moderator.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server_url}/admin/")
+    assert "Dashboard" not in page.inner_text("#content-main")
+    assert page.goto(f"{live_server_url}/admin/insights/").status == 403
