@@ -18,14 +18,13 @@ from collections.abc import Iterator
 
 import xlsxwriter
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import FileResponse, StreamingHttpResponse
 
 from accounts.models import Organization
 from insights.periods import Period
 from peerly.api.exceptions import InvalidData
-from recognitions.models import Hi5, Recognition
+from recognitions.models import Recognition
+from recognitions.selectors import hi5_count
 
 HEADER = [
     "id",
@@ -50,16 +49,9 @@ def neutralised(value: str) -> str:
 
 def export_rows(organization: Organization, period: Period):
     """The period's recognitions, oldest first, as value tuples in HEADER's order (given_at in UTC)."""
-    hi5_count = (
-        Hi5.objects.filter(recognition=OuterRef("pk"))
-        .order_by()
-        .values("recognition")
-        .annotate(count=Count("*"))
-        .values("count")
-    )
     return (
         Recognition.objects.filter(organization=organization, given_at__gte=period.start, given_at__lt=period.end)
-        .annotate(hi5_total=Coalesce(Subquery(hi5_count, output_field=IntegerField()), Value(0)))
+        .annotate(hi5_total=hi5_count())
         .order_by("given_at", "id")
         .values_list(
             "id",

@@ -43,16 +43,19 @@ def _with_feed_columns(queryset: QuerySet[Recognition]) -> QuerySet[Recognition]
     The subquery (rather than a JOIN + GROUP BY) keeps the newest-first index scan usable: PostgreSQL
     computes it only for the rows of the page, through the Hi5 unique index on (recognition, given_by).
     """
-    hi5_count = (
+    return queryset.select_related("given_by", "given_for", "core_value").annotate(hi5_count=hi5_count())
+
+
+def hi5_count():
+    """A recognition's Hi5 count, as an expression to annotate a queryset of recognitions with."""
+    count = (
         Hi5.objects.filter(recognition=OuterRef("pk"))
         .order_by()
         .values("recognition")
         .annotate(count=Count("*"))
         .values("count")
     )
-    return queryset.select_related("given_by", "given_for", "core_value").annotate(
-        hi5_count=Coalesce(Subquery(hi5_count, output_field=IntegerField()), Value(0))
-    )
+    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
 
 
 def feed_row(recognition: Recognition) -> dict[str, Any]:

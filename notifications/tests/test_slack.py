@@ -18,22 +18,6 @@ ADD = "/admin/notifications/slackchannel/add/"
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX"
 
 
-@pytest.fixture
-def dns(monkeypatch):
-    """A stub resolver: host name -> addresses (unknown names do not resolve)."""
-    table = {"hooks.slack.com": ["34.226.36.52"]}
-
-    def resolve(host, port):
-        if host in ("127.0.0.1", "::1"):
-            return [host]
-        if host not in table:
-            raise OSError("name does not resolve")
-        return table[host]
-
-    monkeypatch.setattr(outbound, "resolve", resolve)
-    return table
-
-
 @pytest.mark.parametrize(
     ("url", "addresses", "refused"),
     [

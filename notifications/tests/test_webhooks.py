@@ -52,22 +52,6 @@ def readme_receiver():
 
 
 @pytest.fixture
-def dns(monkeypatch):
-    """A stub resolver: host name -> addresses (unknown names do not resolve)."""
-    table = {"hooks.example": ["93.184.215.14"]}
-
-    def resolve(host, port):
-        if host in ("127.0.0.1", "::1"):
-            return [host]
-        if host not in table:
-            raise OSError("name does not resolve")
-        return table[host]
-
-    monkeypatch.setattr(outbound, "resolve", resolve)
-    return table
-
-
-@pytest.fixture
 def receiver(settings):
     settings.PEERLY_OUTBOUND_ALLOW_LOOPBACK_HTTP = True
     server = HttpSink().start()
