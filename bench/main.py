@@ -2,8 +2,9 @@
 
 For each size: a fresh database, `bench.prepare` (migrate, seed, request files, query counts, plans), one
 gunicorn worker serving production settings on 127.0.0.1, then wrk (a separate process, 4 connections) on
-each endpoint for a fixed duration; then the writes again on a server with the notifications off
-(bench/settings_quiet.py), and at the largest size 2 workers draining 10,000 queued emails (bench/drain.py).
+each endpoint for a fixed duration, the writes interleaved with a second server's that has the
+notifications off (bench/settings_quiet.py), and at the largest size 2 workers draining 10,000 queued
+emails (bench/drain.py).
 Prints the figures and a Markdown table, writes bench/results/<date>.json.
 """
 
@@ -48,9 +49,8 @@ INSIGHTS = ("summary_90d", "summary_3y", "leaderboard_90d", "leaderboard_3y", "t
 INSIGHTS_P99_TARGET = 2.0  # each insights endpoint's p99 at most 2x the feed page's, same run
 EXPORT_RATE_TARGET = 50_000  # rows/s of the full CSV export
 EXPORT_RSS_TARGET_MB = 50  # the worker's RSS may grow by less than this during it
-# The writes again on a server whose settings turn the domain events off (bench/settings_quiet.py): what
-# deferring the notifications' job costs a write. Same request files (the Hi5 one read backwards: each
-# pair is a first Hi5 once).
+# The writes also on a server whose settings turn the domain events off (bench/settings_quiet.py),
+# interleaved with the main server's: what deferring the notifications' job costs a write.
 QUIET_WRITES = [
     ("create_quiet", "POST /recognitions, notifications off"),
     ("hi5_quiet", "POST .../hi5, notifications off"),
@@ -206,25 +206,20 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
                         connections=args.connections,
                     )
                 )
-        for endpoint, _label in writes:
-            slices[endpoint].append(
-                run_wrk(
-                    url=url, requests_file=out / f"{endpoint}.tsv", seconds=args.duration, connections=args.connections
-                )
-            )
-        for endpoint, label in selected:
-            figures = combine(slices[endpoint])
-            figures["queries"] = prepare["queries"][endpoint]["queries"]
-            figures["round_trips"] = prepare["queries"][endpoint]["round_trips"]
-            figures["status_in_process"] = prepare["queries"][endpoint]["status"]
-            results[endpoint] = figures
-            report(label, figures)
+        for endpoint, label in reads:
+            results[endpoint] = read_figures(endpoint, label, slices[endpoint], prepare)
         if not args.only or "export" in args.only:
             results["export"] = measure_export(url, server, out)
+        if writes:
+            quiet = interleaved_writes(env, args, out, url, [e for e, _ in writes], slices)
+            for endpoint, label in writes:
+                results[endpoint] = read_figures(endpoint, label, slices[endpoint], prepare)
+            for endpoint, label in QUIET_WRITES:
+                if endpoint in quiet:
+                    results[endpoint] = combine(quiet[endpoint])
+                    report(label, results[endpoint])
     finally:
         stop_server(server, server_log)
-    if writes:
-        results.update(quiet_writes(env, args, out, [e for e, _ in writes]))
     load["after"] = os.getloadavg()
     floor = results.get("floor", {}).get("rps")
     for figures in results.values():
@@ -308,35 +303,50 @@ def report(label: str, figures: dict) -> None:
     )
 
 
-def quiet_writes(env: dict, args, out: Path, writes: list[str]) -> dict[str, dict]:
-    """The writes again, on a server with the domain events off (bench/settings_quiet.py)."""
-    hi5_lines = (out / "hi5.tsv").read_text().splitlines(keepends=True)
-    (out / "hi5_quiet.tsv").write_text("".join(reversed(hi5_lines)))  # pairs the first run did not reach
-    (out / "create_quiet.tsv").write_text((out / "create.tsv").read_text())
+def read_figures(endpoint: str, label: str, slices: list[dict], prepare: dict) -> dict:
+    figures = combine(slices)
+    figures["queries"] = prepare["queries"][endpoint]["queries"]
+    figures["round_trips"] = prepare["queries"][endpoint]["round_trips"]
+    figures["status_in_process"] = prepare["queries"][endpoint]["status"]
+    report(label, figures)
+    return figures
+
+
+def interleaved_writes(
+    env: dict, args, out: Path, url: str, writes: list[str], slices: dict[str, list[dict]]
+) -> dict[str, list[dict]]:
+    """The writes with the notifications on (the main server, `url`) and off (a second server whose
+    settings turn the domain events off: bench/settings_quiet.py), in interleaved rounds, on and off in
+    turn and in alternating order, so a load that drifts weighs on both alike. Each slice has request
+    lines of its own (every Hi5 pair is a first one). Appends the "on" slices to `slices`; returns the
+    "off" ones."""
     quiet_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings_quiet"}
-    server, url, server_log = serve(quiet_env, args, out / "gunicorn-quiet.log")
-    results = {}
+    server, quiet_url, server_log = serve(quiet_env, args, out / "gunicorn-quiet.log")
+    quiet: dict[str, list[dict]] = {f"{endpoint}_quiet": [] for endpoint in writes}
+    slice_seconds = max(1, round(args.duration / args.rounds))
     try:
-        wait_for_health(f"{url}/health")
-        run_wrk(url=url, requests_file=out / "feed.tsv", seconds=args.warmup, connections=args.connections)
-        for endpoint, label in QUIET_WRITES:
-            if endpoint.removesuffix("_quiet") not in writes:
-                continue
-            figures = combine(
-                [
-                    run_wrk(
-                        url=url,
-                        requests_file=out / f"{endpoint}.tsv",
-                        seconds=args.duration,
-                        connections=args.connections,
+        wait_for_health(f"{quiet_url}/health")
+        run_wrk(url=quiet_url, requests_file=out / "feed.tsv", seconds=args.warmup, connections=args.connections)
+        for endpoint in writes:
+            lines = (out / f"{endpoint}.tsv").read_text().splitlines(keepends=True)
+            chunk = len(lines) // (2 * args.rounds)
+            for index in range(2 * args.rounds):
+                part = out / f"{endpoint}-slice-{index}.tsv"
+                part.write_text("".join(lines[index * chunk : (index + 1) * chunk]))
+        for round_number in range(args.rounds):
+            order = [(url, False), (quiet_url, True)]
+            if round_number % 2:
+                order.reverse()
+            for endpoint in writes:
+                for position, (target, is_quiet) in enumerate(order):
+                    requests_file = out / f"{endpoint}-slice-{2 * round_number + position}.tsv"
+                    figures = run_wrk(
+                        url=target, requests_file=requests_file, seconds=slice_seconds, connections=args.connections
                     )
-                ]
-            )
-            results[endpoint] = figures
-            report(label, figures)
+                    (quiet[f"{endpoint}_quiet"] if is_quiet else slices[endpoint]).append(figures)
     finally:
         stop_server(server, server_log)
-    return results
+    return quiet
 
 
 def stop_server(server: subprocess.Popen, server_log) -> None:
