@@ -4,19 +4,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Window
+from django.db import connection
+from django.db.models import Count, F, Max, Min, Q, Sum, Window
 from django.db.models.functions import Rank, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.scoping import reaches, target_organization
 from corevalues.models import CoreValue
+from insights.models import GiverCount, MemberYear, OrganizationDay
 from insights.periods import Period
 from peerly.api.exceptions import AccessDenied, NotFound, UnknownReference
 from recognitions.models import Hi5, Recognition
 from recognitions.quota import quota_next_renewal_at
 
 TOP_CORE_VALUES = 3
+EPOCH = date(1970, 1, 1)  # day numbers of the rollups count from here
 ONLY_ADMINS = "Only admins may read this while the organisation keeps its leaderboard private"
 
 
@@ -66,28 +69,39 @@ def weeks_streak(week_starts: set[date], *, this_week: date) -> int:
     return streak
 
 
+def _days_to_weeks(days: list[int]) -> set[date]:
+    """The Mondays of the weeks holding these day numbers (local days: the rollups' own)."""
+    weeks = set()
+    for number in days:
+        day = EPOCH + timedelta(days=number)
+        weeks.add(day - timedelta(days=day.weekday()))
+    return weeks
+
+
 def member_stats(member: User) -> MemberStats:
-    """A member's record, all time: hidden recognitions (and their Hi5s) left out. Five queries whatever
-    the member's history (each on an index of the giver or the receiver)."""
+    """A member's record, all time: hidden recognitions (and their Hi5s) left out. Three queries whatever
+    the member's history: their rows of the rollups (a handful, one per year), the first and last
+    recognition given (two index probes), and the core values they were recognised for."""
     organization = member.organization
     tz = ZoneInfo(organization.timezone)
-    given = Recognition.objects.visible().filter(given_by=member)
-    received = Recognition.objects.visible().filter(given_for=member)
-    giving = given.aggregate(count=Count("id"), first=Min("given_at"), last=Max("given_at"))
+    years = list(MemberYear.objects.filter(member=member).values_list("given_days", "received_days", "hi5_days"))
+    given_days = [number for given, _, _ in years for number in given]
+    giving = (
+        Recognition.objects.visible().filter(given_by=member).aggregate(first=Min("given_at"), last=Max("given_at"))
+    )
     top = list(
-        received.values("core_value_id", "core_value__text")
+        Recognition.objects.visible()
+        .filter(given_for=member)
+        .values("core_value_id", "core_value__text")
         .annotate(count=Count("id"))
         .order_by("-count", "core_value__text", "core_value_id")[:TOP_CORE_VALUES]
-    )
-    weeks = set(
-        given.annotate(week=TruncWeek("given_at", tzinfo=tz)).values_list("week", flat=True).distinct().order_by()
     )
     now = timezone.now()
     this_week = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())
     return MemberStats(
-        given=giving["count"],
-        received=received.count(),
-        hi5s_received=Hi5.objects.filter(recognition__in=received).count(),
+        given=len(given_days),
+        received=sum(len(received) for _, received, _ in years),
+        hi5s_received=sum(len(hi5s) for _, _, hi5s in years),
         hi5_quota_balance=member.hi5_quota_balance,
         next_renewal_at=quota_next_renewal_at(
             now=now, frequency=organization.hi5_quota_renewal_frequency, timezone_name=organization.timezone
@@ -98,7 +112,7 @@ def member_stats(member: User) -> MemberStats:
         ],
         first_given_at=giving["first"].astimezone(tz) if giving["first"] else None,
         last_given_at=giving["last"].astimezone(tz) if giving["last"] else None,
-        weeks_streak=weeks_streak({week.date() for week in weeks}, this_week=this_week),
+        weeks_streak=weeks_streak(_days_to_weeks(given_days), this_week=this_week),
     )
 
 
@@ -121,39 +135,105 @@ def _hi5s_in(organization: Organization, period: Period):
     )
 
 
-def _counts(organization: Organization, period: Period, active_members: int) -> dict:
-    visible = _visible_in(organization, period)
-    totals = visible.aggregate(
-        recognitions=Count("id"), givers=Count("given_by", distinct=True), receivers=Count("given_for", distinct=True)
-    )
-    participants = (
-        User.objects.active()
-        .filter(organization=organization)
-        .filter(Exists(visible.filter(given_by=OuterRef("pk"))) | Exists(visible.filter(given_for=OuterRef("pk"))))
-        .count()
-    )
-    by_value = dict(visible.order_by().values_list("core_value_id").annotate(count=Count("id")))
-    return {
-        **totals,
-        "hi5s": _hi5s_in(organization, period).count(),
-        "active_members": active_members,
-        "participation_rate": round(participants / active_members, 4) if active_members else 0.0,
-        "by_core_value": by_value,
-    }
+def day_number(day: date) -> int:
+    """A local calendar day as the rollups count it: days since 1970-01-01."""
+    return (day - EPOCH).days
+
+
+# How many of a member's days (a sorted array of `insights_memberyear`, alias m) fall in a period, from
+# the day before its first to its last (day numbers): `width_bucket(last, m.days) - width_bucket(before,
+# m.days)`, two binary searches (`width_bucket(x, sorted_array)` counts the elements <= x).
+#
+# Per member over the years a period touches: what they gave and received in the period and in the one
+# before; then who took part, over the members whose rows exist (the rest took part in neither).
+PARTICIPATION_SQL = """
+SELECT count(*) FILTER (WHERE s.given > 0),
+       count(*) FILTER (WHERE s.received > 0),
+       count(*) FILTER (WHERE (s.given > 0 OR s.received > 0) AND u.soft_delete_at IS NULL),
+       count(*) FILTER (WHERE s.previous_given > 0),
+       count(*) FILTER (WHERE s.previous_received > 0),
+       count(*) FILTER (WHERE (s.previous_given > 0 OR s.previous_received > 0) AND u.soft_delete_at IS NULL),
+       (SELECT count(*) FROM accounts_user AS a WHERE a.organization_id = %(org)s AND a.soft_delete_at IS NULL)
+FROM (
+    SELECT m.member_id,
+           sum(width_bucket(%(last)s, m.given_days) - width_bucket(%(before)s, m.given_days)) AS given,
+           sum(width_bucket(%(last)s, m.received_days) - width_bucket(%(before)s, m.received_days)) AS received,
+           sum(width_bucket(%(previous_last)s, m.given_days) - width_bucket(%(previous_before)s, m.given_days))
+               AS previous_given,
+           sum(width_bucket(%(previous_last)s, m.received_days) - width_bucket(%(previous_before)s, m.received_days))
+               AS previous_received
+    FROM insights_memberyear AS m
+    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s
+    GROUP BY m.member_id
+) AS s
+JOIN accounts_user AS u ON u.id = s.member_id
+"""
+
+
+def _participation(organization: Organization, period: Period, previous: Period) -> tuple[dict, dict]:
+    """Givers, receivers (deleted members too: totals) and participation (active members who gave or
+    received) of the period and the previous one, in one query over the members' rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PARTICIPATION_SQL,
+            {
+                "org": organization.pk,
+                "before": day_number(period.first_day) - 1,
+                "last": day_number(period.last_day),
+                "previous_before": day_number(previous.first_day) - 1,
+                "previous_last": day_number(previous.last_day),
+                "first_year": previous.first_day.year,
+                "last_year": period.last_day.year,
+            },
+        )
+        givers, receivers, participants, previous_givers, previous_receivers, previous_participants, active = (
+            cursor.fetchone()
+        )
+
+    def counts(givers: int, receivers: int, participants: int) -> dict:
+        rate = round(participants / active, 4) if active else 0.0
+        return {"givers": givers, "receivers": receivers, "active_members": active, "participation_rate": rate}
+
+    return counts(givers, receivers, participants), counts(previous_givers, previous_receivers, previous_participants)
 
 
 def insights_summary(organization: Organization, period: Period) -> dict:
-    """The period's counts, and the same for the period of equal length just before."""
-    active_members = User.objects.active().filter(organization=organization).count()
+    """The period's counts, and the same for the period of equal length just before: three queries over
+    the rollups (core values; recognitions and Hi5s per day; members' days), whatever the period's length."""
+    previous = period.previous()
     values = list(CoreValue.objects.filter(organization=organization).order_by("id").values_list("id", "text"))
+    in_period, before = Q(day__gte=period.first_day), Q(day__lt=period.first_day)
+    per_value = {
+        row.pop("core_value_id"): row
+        for row in OrganizationDay.objects.filter(
+            organization=organization, day__gte=previous.first_day, day__lte=period.last_day
+        )
+        .order_by()
+        .values("core_value_id")
+        .annotate(
+            current_recognitions=Sum("recognitions", filter=in_period, default=0),
+            current_hi5s=Sum("hi5s", filter=in_period, default=0),
+            previous_recognitions=Sum("recognitions", filter=before, default=0),
+            previous_hi5s=Sum("hi5s", filter=before, default=0),
+        )
+    }
+    current, earlier = _participation(organization, period, previous)
     result = {}
-    for key, one in (("current", period), ("previous", period.previous())):
-        counts = _counts(organization, one, active_members)
-        by_value = counts.pop("by_core_value")
-        counts["by_core_value"] = [
-            {"core_value_id": value_id, "text": text, "count": by_value.get(value_id, 0)} for value_id, text in values
+    for key, counts in (("current", current), ("previous", earlier)):
+        by_value = [
+            {
+                "core_value_id": value_id,
+                "text": text,
+                "count": per_value.get(value_id, {}).get(f"{key}_recognitions", 0),
+            }
+            for value_id, text in values
         ]
-        result[key] = counts
+        result[key] = {
+            "recognitions": sum(row[f"{key}_recognitions"] for row in per_value.values()),
+            "hi5s": sum(row[f"{key}_hi5s"] for row in per_value.values()),
+            **counts,
+            "by_core_value": by_value,
+        }
     return {**result["current"], "from": period.first_day, "to": period.last_day, "previous": result["previous"]}
 
 
@@ -169,44 +249,88 @@ def _bucket_starts(period: Period, interval: str) -> list[date]:
     starts = []
     while day <= period.last_day:
         starts.append(day)
-        if interval == "day":
-            day += timedelta(days=1)
-        elif interval == "week":
-            day += timedelta(days=7)
-        else:
-            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        day = _bucket_after(day, interval)
     return starts
+
+
+def _bucket_after(start: date, interval: str) -> date:
+    if interval == "day":
+        return start + timedelta(days=1)
+    if interval == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+DISTINCT_GIVERS_SQL = """
+SELECT count(*) FILTER (WHERE s.head > 0), count(*) FILTER (WHERE s.tail > 0)
+FROM (
+    SELECT m.member_id,
+           sum(width_bucket(%(first_last)s, m.given_days) - width_bucket(%(first_before)s, m.given_days)) AS head,
+           sum(width_bucket(%(last_last)s, m.given_days) - width_bucket(%(last_before)s, m.given_days)) AS tail
+    FROM insights_memberyear AS m
+    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s
+    GROUP BY m.member_id
+) AS s
+"""
+
+
+def _givers_in_partial_buckets(organization: Organization, first: tuple[date, date], last: tuple[date, date]) -> tuple:
+    """Distinct givers in two ranges of days (the period's partial first and last buckets)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DISTINCT_GIVERS_SQL,
+            {
+                "org": organization.pk,
+                "first_before": day_number(first[0]) - 1,
+                "first_last": day_number(first[1]),
+                "last_before": day_number(last[0]) - 1,
+                "last_last": day_number(last[1]),
+                "first_year": first[0].year,
+                "last_year": last[1].year,
+            },
+        )
+        return cursor.fetchone()
 
 
 def insights_timeline(organization: Organization, period: Period, interval: str) -> list[dict]:
     """One point per day, week (from Monday) or month of the period, zero-filled (the first and last
-    may be partial: they count only the period's days)."""
-    trunc = TRUNC[interval]
-    tz = period.tz
-    recognitions = {
-        row["bucket"].date(): row
-        for row in _visible_in(organization, period)
-        .annotate(bucket=trunc("given_at", tzinfo=tz))
+    may be partial: they count only the period's days). Recognitions and Hi5s add up from the daily
+    rollups; distinct givers come from their own count per interval, and for a partial first or last
+    bucket from the members' days within the period."""
+    starts = _bucket_starts(period, interval)
+    totals = {
+        row["bucket"]: row
+        for row in OrganizationDay.objects.filter(
+            organization=organization, day__gte=period.first_day, day__lte=period.last_day
+        )
+        .annotate(bucket=TRUNC[interval]("day"))
         .order_by()
         .values("bucket")
-        .annotate(recognitions=Count("id"), givers=Count("given_by", distinct=True))
+        .annotate(bucket_recognitions=Sum("recognitions"), bucket_hi5s=Sum("hi5s"))
     }
-    hi5s = dict(
-        (bucket.date(), count)
-        for bucket, count in _hi5s_in(organization, period)
-        .annotate(bucket=trunc("given_at", tzinfo=tz))
-        .order_by()
-        .values_list("bucket")
-        .annotate(count=Count("id"))
+    givers = dict(
+        GiverCount.objects.filter(
+            organization=organization, unit=interval, start__gte=starts[0], start__lte=period.last_day
+        ).values_list("start", "givers")
     )
+    first_range = (period.first_day, min(_bucket_after(starts[0], interval) - timedelta(days=1), period.last_day))
+    last_range = (max(starts[-1], period.first_day), period.last_day)
+    first_partial = first_range != (starts[0], _bucket_after(starts[0], interval) - timedelta(days=1))
+    last_partial = last_range != (starts[-1], _bucket_after(starts[-1], interval) - timedelta(days=1))
+    if first_partial or last_partial:
+        first_givers, last_givers = _givers_in_partial_buckets(organization, first_range, last_range)
+        if first_partial:
+            givers[starts[0]] = first_givers
+        if last_partial:
+            givers[starts[-1]] = last_givers
     return [
         {
             "start": start,
-            "recognitions": recognitions.get(start, {}).get("recognitions", 0),
-            "hi5s": hi5s.get(start, 0),
-            "givers": recognitions.get(start, {}).get("givers", 0),
+            "recognitions": totals.get(start, {}).get("bucket_recognitions", 0),
+            "hi5s": totals.get(start, {}).get("bucket_hi5s", 0),
+            "givers": givers.get(start, 0),
         }
-        for start in _bucket_starts(period, interval)
+        for start in starts
     ]
 
 
@@ -221,23 +345,51 @@ def leaderboard_organization(*, actor: User, org_id: int | None) -> Organization
     return organization
 
 
-def insights_leaderboard(
-    organization: Organization, period: Period, *, by: str, core_value_id: int | None, limit: int
-) -> list[dict]:
-    """The period's top members (active ones: soft-deleted members are left out of rankings) by
-    recognitions received or given, or Hi5s received; equal counts share a rank (1, 2, 2, 4), then
-    the lower user id first."""
-    if core_value_id is not None and not CoreValue.objects.filter(pk=core_value_id, organization=organization).exists():
-        raise UnknownReference(fields={"core_value_id": "No such core value in this organisation"})
+# The leaderboard without a core value: per active member, their count in the period from their rows of the
+# years it touches; ranked over everyone with at least one, then cut to the limit.
+LEADERBOARD_SQL = """
+SELECT s.member_id, s.count, rank() OVER (ORDER BY s.count DESC)
+FROM (
+    SELECT m.member_id, sum(width_bucket(%(last)s, m.{days}) - width_bucket(%(before)s, m.{days}))::integer AS count
+    FROM insights_memberyear AS m
+    JOIN accounts_user AS u ON u.id = m.member_id AND u.soft_delete_at IS NULL
+    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s
+    GROUP BY m.member_id
+) AS s
+WHERE s.count > 0
+ORDER BY s.count DESC, s.member_id
+LIMIT %(limit)s
+"""
+LEADERBOARD_COLUMNS = {"received": "received_days", "given": "given_days", "hi5s_received": "hi5_days"}
+
+
+def _ranking_from_rollups(organization: Organization, period: Period, *, by: str, limit: int) -> list[tuple]:
+    sql = LEADERBOARD_SQL.format(days=LEADERBOARD_COLUMNS[by])  # a column name of a fixed list
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "org": organization.pk,
+                "before": day_number(period.first_day) - 1,
+                "last": day_number(period.last_day),
+                "first_year": period.first_day.year,
+                "last_year": period.last_day.year,
+                "limit": limit,
+            },
+        )
+        return cursor.fetchall()
+
+
+def _ranking_of_core_value(
+    organization: Organization, period: Period, *, by: str, core_value_id: int, limit: int
+) -> list[tuple]:
+    """For one core value the rows themselves are ranked (a twentieth of them, say, through the core
+    value's index): the rollups are per member, not per member and core value."""
     if by == "hi5s_received":
-        rows = _hi5s_in(organization, period)
-        if core_value_id is not None:
-            rows = rows.filter(recognition__core_value_id=core_value_id)
+        rows = _hi5s_in(organization, period).filter(recognition__core_value_id=core_value_id)
         person, active = "recognition__given_for", {"recognition__given_for__soft_delete_at__isnull": True}
     else:
-        rows = _visible_in(organization, period)
-        if core_value_id is not None:
-            rows = rows.filter(core_value_id=core_value_id)
+        rows = _visible_in(organization, period).filter(core_value_id=core_value_id)
         person = "given_for" if by == "received" else "given_by"
         active = {f"{person}__soft_delete_at__isnull": True}
     ranked = (
@@ -247,7 +399,21 @@ def insights_leaderboard(
         .annotate(count=Count("id"), rank=Window(Rank(), order_by=F("count").desc()))
         .order_by("-count", person)[:limit]
     )
-    ranking = [(row[person], row["count"], row["rank"]) for row in ranked]
+    return [(row[person], row["count"], row["rank"]) for row in ranked]
+
+
+def insights_leaderboard(
+    organization: Organization, period: Period, *, by: str, core_value_id: int | None, limit: int
+) -> list[dict]:
+    """The period's top members (active ones: soft-deleted members are left out of rankings) by
+    recognitions received or given, or Hi5s received; equal counts share a rank (1, 2, 2, 4), then
+    the lower user id first."""
+    if core_value_id is None:
+        ranking = _ranking_from_rollups(organization, period, by=by, limit=limit)
+    else:
+        if not CoreValue.objects.filter(pk=core_value_id, organization=organization).exists():
+            raise UnknownReference(fields={"core_value_id": "No such core value in this organisation"})
+        ranking = _ranking_of_core_value(organization, period, by=by, core_value_id=core_value_id, limit=limit)
     people = User.objects.in_bulk([user_id for user_id, _, _ in ranking])
     return [
         {"rank": rank, "user": people[user_id], "count": count} for user_id, count, rank in ranking if user_id in people

@@ -221,7 +221,8 @@ def test_counter_triggers_exist_only_on_postgresql():
     assert connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'recognitions_recognition'::regclass AND NOT tgisinternal"
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'recognitions_recognition'::regclass AND NOT tgisinternal "
+            "AND tgname LIKE 'recognitions_counter%'"
         )
         assert {row[0] for row in cursor.fetchall()} == {
             "recognitions_counter_on_insert",

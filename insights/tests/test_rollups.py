@@ -1,0 +1,344 @@
+"""The insights' rollups (insights/models.py, kept by the triggers of migration insights/0001) against a
+direct count over the tables, after random sequences of writes of every kind."""
+
+import io
+import threading
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.models import Organization, User
+from accounts.tests.factories import OrganizationFactory, UserFactory
+from corevalues.tests.factories import CoreValueFactory
+from insights.models import GiverCount, MemberYear, OrganizationDay
+from insights.periods import Period
+from insights.selectors import EPOCH, insights_leaderboard, insights_summary, insights_timeline
+from insights.services import rollups_rebuild
+from recognitions.models import Hi5, Recognition
+from recognitions.tests.factories import Hi5Factory, RecognitionFactory
+
+TIMEZONES = ("UTC", "Asia/Kolkata", "America/Los_Angeles")
+# Around a new year (a week across two years) and the United States' spring DST change of 2026.
+ORIGINS = (datetime(2025, 12, 27, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC))
+
+
+# --- the direct count --------------------------------------------------------------------------------------
+
+
+def _buckets(day: date) -> list[tuple[str, date]]:
+    return [("day", day), ("week", day - timedelta(days=day.weekday())), ("month", day.replace(day=1))]
+
+
+def expected_rollups(organization: Organization) -> tuple[dict, dict, dict]:
+    """What the three rollup tables must hold for the organisation, counted in Python from the rows."""
+    tz = ZoneInfo(Organization.objects.get(pk=organization.pk).timezone)
+    days: Counter = Counter()
+    members: dict = defaultdict(lambda: ([], [], []))
+    givers: dict = defaultdict(set)
+    for recognition in Recognition.objects.filter(organization=organization, is_hidden=False):
+        day = recognition.given_at.astimezone(tz).date()
+        number = (day - EPOCH).days
+        days[(day, recognition.core_value_id, "recognitions")] += 1
+        members[(recognition.given_by_id, day.year)][0].append(number)
+        members[(recognition.given_for_id, day.year)][1].append(number)
+        for unit, start in _buckets(day):
+            givers[(unit, start)].add(recognition.given_by_id)
+    hi5s = Hi5.objects.filter(recognition__organization=organization, recognition__is_hidden=False)
+    for hi5 in hi5s.select_related("recognition"):
+        day = hi5.given_at.astimezone(tz).date()
+        days[(day, hi5.recognition.core_value_id, "hi5s")] += 1
+        members[(hi5.recognition.given_for_id, day.year)][2].append((day - EPOCH).days)
+    per_day = defaultdict(lambda: [0, 0])
+    for (day, value, kind), count in days.items():
+        per_day[(day, value)][kind == "hi5s"] = count
+    return (
+        {key: tuple(counts) for key, counts in per_day.items()},
+        {key: tuple(tuple(sorted(one)) for one in lists) for key, lists in members.items()},
+        {key: len(people) for key, people in givers.items()},
+    )
+
+
+def actual_rollups(organization: Organization) -> tuple[dict, dict, dict]:
+    """The rollup tables' rows of the organisation (rows that count nothing any more left aside)."""
+    per_day = {
+        (row.day, row.core_value_id): (row.recognitions, row.hi5s)
+        for row in OrganizationDay.objects.filter(organization=organization)
+        if (row.recognitions, row.hi5s) != (0, 0)
+    }
+    members = {
+        (row.member_id, row.year): (tuple(row.given_days), tuple(row.received_days), tuple(row.hi5_days))
+        for row in MemberYear.objects.filter(organization=organization)
+        if row.given_days or row.received_days or row.hi5_days
+    }
+    givers = {
+        (row.unit, row.start): row.givers for row in GiverCount.objects.filter(organization=organization) if row.givers
+    }
+    return per_day, members, givers
+
+
+def naive_summary(organization: Organization, period: Period) -> dict:
+    visible = Recognition.objects.filter(
+        organization=organization, is_hidden=False, given_at__gte=period.start, given_at__lt=period.end
+    )
+    active = set(User.objects.active().filter(organization=organization).values_list("id", flat=True))
+    giving = set(visible.values_list("given_by_id", flat=True))
+    receiving = set(visible.values_list("given_for_id", flat=True))
+    return {
+        "recognitions": visible.count(),
+        "hi5s": Hi5.objects.filter(
+            recognition__organization=organization,
+            recognition__is_hidden=False,
+            given_at__gte=period.start,
+            given_at__lt=period.end,
+        ).count(),
+        "givers": len(giving),
+        "receivers": len(receiving),
+        "participation_rate": round(len((giving | receiving) & active) / len(active), 4) if active else 0.0,
+    }
+
+
+def naive_leaderboard(organization: Organization, period: Period) -> list[tuple[int, int]]:
+    """(member, count) by recognitions received, active members, count then id."""
+    counts = Counter(
+        Recognition.objects.filter(
+            organization=organization,
+            is_hidden=False,
+            given_at__gte=period.start,
+            given_at__lt=period.end,
+            given_for__soft_delete_at__isnull=True,
+        ).values_list("given_for_id", flat=True)
+    )
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+# --- random writes -------------------------------------------------------------------------------------------
+
+moments = st.tuples(
+    st.sampled_from(ORIGINS), st.integers(0, 12), st.sampled_from([0, 5, 12, 18, 23]), st.sampled_from([0, 1, 29, 59])
+)
+give = st.tuples(st.just("give"), st.integers(0, 4), st.integers(1, 4), st.integers(0, 1), moments)
+hi5 = st.tuples(st.just("hi5"), st.integers(0, 3), st.integers(0, 4), moments)
+hide = st.tuples(st.sampled_from(["hide", "restore"]), st.integers(0, 3))
+operations = st.one_of(
+    # the everyday writes, most often
+    give,
+    give,
+    hi5,
+    hi5,
+    hide,
+    hide,
+    # and every other kind of write
+    st.tuples(st.just("give_many"), st.lists(st.tuples(st.integers(0, 4), st.integers(1, 4), moments), max_size=4)),
+    st.tuples(st.just("hide_all_of"), st.integers(0, 4)),
+    st.tuples(st.just("move"), st.integers(0, 3), st.integers(0, 1), moments),
+    st.tuples(st.just("delete"), st.integers(0, 3)),
+    st.tuples(st.just("unhi5"), st.integers(0, 3)),
+    st.tuples(st.just("soft_delete"), st.integers(0, 4)),
+    st.tuples(st.just("timezone"), st.sampled_from(TIMEZONES)),
+)
+
+
+def _moment(value: tuple) -> datetime:
+    origin, days, hour, minute = value
+    return origin + timedelta(days=days, hours=hour, minutes=minute)
+
+
+def _apply(operation: tuple, organization: Organization, people: list[User], values: list) -> None:
+    kind, *args = operation
+    pick = None
+    if kind in ("hi5", "hide", "restore", "move", "delete", "unhi5"):
+        recognitions = list(Recognition.objects.filter(organization=organization).order_by("-id")[:4])
+        if not recognitions:
+            return
+        pick = recognitions[args[0] % len(recognitions)]  # one of the newest: where the Hi5s and hides are
+    if kind == "give":
+        giver, step, value, moment = args
+        Recognition.objects.create(
+            organization=organization,
+            given_by=people[giver],
+            given_for=people[(giver + step) % len(people)],
+            core_value=values[value],
+            text="Thanks",
+            given_at=_moment(moment),
+        )
+    elif kind == "give_many":  # one INSERT of several rows: a statement's changes are applied together
+        Recognition.objects.bulk_create(
+            Recognition(
+                organization=organization,
+                given_by=people[giver],
+                given_for=people[(giver + step) % len(people)],
+                core_value=values[0],
+                text="Thanks",
+                given_at=_moment(moment),
+            )
+            for giver, step, moment in args[0]
+        )
+    elif kind == "hi5":  # from the first colleague at or after args[1] who may still give one
+        taken = {pick.given_by_id, pick.given_for_id, *pick.hi5s.values_list("given_by_id", flat=True)}
+        eligible = [person for person in people[args[1] :] + people[: args[1]] if person.pk not in taken]
+        if eligible:
+            Hi5.objects.create(recognition=pick, given_by=eligible[0], given_at=_moment(args[2]))
+    elif kind in ("hide", "restore"):
+        Recognition.objects.filter(pk=pick.pk).update(is_hidden=kind == "hide")
+    elif kind == "hide_all_of":  # one UPDATE of several rows, as a bulk moderation would
+        Recognition.objects.filter(organization=organization, given_by=people[args[0]]).update(is_hidden=True)
+    elif kind == "move":  # an admin's edit: another core value, another moment
+        Recognition.objects.filter(pk=pick.pk).update(core_value=values[args[1]], given_at=_moment(args[2]))
+    elif kind == "delete":
+        pick.delete()  # its Hi5s first (Django's cascade), then the recognition
+    elif kind == "unhi5":
+        Hi5.objects.filter(pk__in=pick.hi5s.values("pk")[:1]).delete()
+    elif kind == "soft_delete":
+        User.objects.filter(pk=people[args[0]].pk).update(soft_delete_at=timezone.now())
+    elif kind == "timezone":
+        Organization.objects.filter(pk=organization.pk).update(timezone=args[0])
+
+
+@pytest.mark.django_db
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first_timezone=st.sampled_from(TIMEZONES),
+    steps=st.lists(operations, min_size=12, max_size=40),
+    first_day=st.integers(0, 12),
+    length=st.integers(1, 40),
+)
+def test_the_rollups_equal_a_direct_count_after_any_writes(first_timezone, steps, first_day, length):
+    with transaction.atomic():
+        # given: an organisation, and another one whose rollups must not move
+        organization = OrganizationFactory(timezone=first_timezone)
+        people = UserFactory.create_batch(5, organization=organization, password="!")
+        values = CoreValueFactory.create_batch(2, organization=organization)
+        bystander = RecognitionFactory(given_at=ORIGINS[0] + timedelta(days=1))
+        Hi5Factory(recognition=bystander, given_at=ORIGINS[0] + timedelta(days=2))
+        others = actual_rollups(bystander.organization)
+        # when
+        for operation in steps:
+            _apply(operation, organization, people, values)
+        # then: the tables hold the direct count, the other organisation's did not move
+        organization.refresh_from_db()
+        assert actual_rollups(organization) == expected_rollups(organization)
+        assert actual_rollups(bystander.organization) == others == expected_rollups(bystander.organization)
+        # and the reads agree with reading the recognitions themselves
+        start = (ORIGINS[0] + timedelta(days=first_day)).date()
+        period = Period(
+            first_day=start, last_day=start + timedelta(days=length - 1), tz=ZoneInfo(organization.timezone)
+        )
+        summary = insights_summary(organization, period)
+        assert {key: summary[key] for key in naive_summary(organization, period)} == naive_summary(organization, period)
+        ranking = insights_leaderboard(organization, period, by="received", core_value_id=None, limit=50)
+        assert [(entry["user"].pk, entry["count"]) for entry in ranking] == naive_leaderboard(organization, period)
+        points = insights_timeline(organization, period, "week")
+        assert sum(point["recognitions"] for point in points) == summary["recognitions"]
+        # and a rebuild from the tables writes the same
+        rollups_rebuild(organization_id=organization.pk)
+        assert actual_rollups(organization) == expected_rollups(organization)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_a_timezone_change_moves_recognitions_to_their_new_days():
+    # given: 23:30 UTC on 31 December, the last day of 2025 in UTC, already 2026 in Kolkata
+    organization = OrganizationFactory(timezone="UTC")
+    recognition = RecognitionFactory(organization=organization, given_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
+    assert list(OrganizationDay.objects.filter(organization=organization).values_list("day", flat=True)) == [
+        date(2025, 12, 31)
+    ]
+    # when
+    organization.timezone = "Asia/Kolkata"
+    organization.save()
+    # then
+    assert list(OrganizationDay.objects.filter(organization=organization).values_list("day", flat=True)) == [
+        date(2026, 1, 1)
+    ]
+    assert MemberYear.objects.get(member=recognition.given_by).year == 2026
+    assert set(GiverCount.objects.filter(organization=organization).values_list("unit", "start")) == {
+        ("day", date(2026, 1, 1)),
+        ("week", date(2025, 12, 29)),
+        ("month", date(2026, 1, 1)),
+    }
+
+
+@pytest.mark.django_db
+def test_the_rebuild_command_repairs_damaged_rollups():
+    # given: rollups damaged (as after a bulk load with the triggers disabled)
+    recognition = RecognitionFactory()
+    Hi5Factory(recognition=recognition)
+    organization = recognition.organization
+    right = actual_rollups(organization)
+    OrganizationDay.objects.update(recognitions=7)
+    MemberYear.objects.update(given_days=[1, 2, 3])
+    GiverCount.objects.all().delete()
+    out = io.StringIO()
+    # when
+    call_command("rebuild_insights", stdout=out)
+    # then
+    assert actual_rollups(organization) == right == expected_rollups(organization)
+    assert out.getvalue().startswith("Rebuilt the insights of ")
+
+
+@pytest.mark.django_db
+def test_the_rebuild_command_names_an_unknown_organisation():
+    with pytest.raises(CommandError, match="No organisation 999999"):
+        call_command("rebuild_insights", "--org-id", "999999")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_hides_and_gives_of_one_giver_keep_the_givers_exact():
+    """A moderator hides and restores a giver's recognition of 30 December 2025 while the giver gives
+    others on 1-3 January 2026: one week (from Monday 29 December), two years (two rows of the giver's
+    days, two core values: nothing else serialises the two). Each side decides the week's distinct givers from the
+    table: without the giver's lock, each would miss the other's uncommitted change and count them twice
+    (or not at all)."""
+    organization = OrganizationFactory()
+    giver, receiver = UserFactory.create_batch(2, organization=organization, password="!")
+    # Two core values: the feed's counter of one core value would serialise them too.
+    value, other_value = CoreValueFactory.create_batch(2, organization=organization)
+    december = RecognitionFactory(
+        organization=organization,
+        given_by=giver,
+        given_for=receiver,
+        core_value=other_value,
+        given_at=datetime(2025, 12, 30, 12, tzinfo=UTC),
+    )
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def run(work):
+        try:
+            barrier.wait()
+            for index in range(40):
+                work(index)
+        except BaseException as exc:  # reported below, from the test's own thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def give(index: int) -> None:
+        Recognition.objects.create(
+            organization=organization,
+            given_by=giver,
+            given_for=receiver,
+            core_value=value,
+            text="Thanks",
+            given_at=datetime(2026, 1, 1 + index % 3, 12, tzinfo=UTC),
+        )
+
+    def hide_and_restore(index: int) -> None:
+        Recognition.objects.filter(pk=december.pk).update(is_hidden=index % 2 == 0)
+        if index % 4 == 3:  # and now and then the giver's January ones too, in one statement
+            Recognition.objects.filter(given_by=giver, given_at__year=2026).update(is_hidden=index % 8 == 3)
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (give, hide_and_restore)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert actual_rollups(organization) == expected_rollups(organization)
