@@ -175,6 +175,9 @@ def seed(
                 "recognitions_recognition",
                 "recognitions_hi5",
                 "recognitions_recognitioncounter",
+                "insights_organizationday",
+                "insights_memberyear",
+                "insights_givercount",
             ):
                 # VACUUM sets the visibility map (index-only scans), ANALYZE the planner's statistics.
                 cursor.execute(f"VACUUM ANALYZE {table}")

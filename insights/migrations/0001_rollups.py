@@ -116,10 +116,13 @@ BEGIN
         GROUP BY 1, 2, 3
         ORDER BY 2, 3
     LOOP
-        IF k.adds THEN
+        IF k.adds THEN  -- a member's first days of the year are written at once (nothing to take from)
             INSERT INTO insights_memberyear (organization_id, member_id, year, given_days, received_days, hi5_days)
-            VALUES (k.organization_id, k.member_id, k.year, '{}', '{}', '{}')
+            VALUES (k.organization_id, k.member_id, k.year, k.given_plus, k.received_plus, k.hi5_plus)
             ON CONFLICT (member_id, year) DO NOTHING;
+            IF FOUND THEN
+                CONTINUE;
+            END IF;
         END IF;
         UPDATE insights_memberyear AS m
         SET given_days = insights_days(m.given_days, k.given_plus, k.given_minus),
