@@ -246,3 +246,50 @@ def test_a_period_boundary_is_local_midnight():
     period = period_of(organization, first_day=date(2026, 3, 8), last_day=date(2026, 3, 8))  # DST starts
     assert period.start == datetime(2026, 3, 8, 8, 0, tzinfo=UTC)
     assert period.end == datetime(2026, 3, 9, 7, 0, tzinfo=UTC)  # a 23-hour day
+
+
+@pytest.mark.parametrize("timezone_name", ["UTC", "Asia/Kolkata", "America/Los_Angeles", "Asia/Kathmandu"])
+def test_the_csv_is_byte_for_byte_what_pythons_csv_writer_writes(as_user, timezone_name):
+    """PostgreSQL renders the lines (insights/export.py CSV_SQL): they must be exactly Python's csv
+    writer's, for every kind of cell, and given_at exactly `isoformat(timespec="seconds")`."""
+    organization = OrganizationFactory(timezone=timezone_name)
+    admin = UserFactory(organization=organization, org_admin=True)
+    texts = [
+        "plain",
+        'say "hi", then leave',
+        "two\nlines",
+        "carriage\rreturn",
+        "crlf\r\nline",
+        "",
+        " leading space",
+        "=1+1",
+        "-minus, and comma",
+        "\ttab",
+        '"quoted"',
+        "emoji 🎉 and ünïcode",
+        "'already quoted",
+    ]
+    giver = UserFactory(organization=organization, display_name='Ann "The Giver", Esq.', email="ann@example.com")
+    receiver = UserFactory(organization=organization, display_name="@receiver", email="bob@example.com")
+    value = CoreValueFactory(organization=organization, text="Care,\ncraft")
+    for n, text in enumerate(texts):
+        recognition = RecognitionFactory(
+            organization=organization,
+            given_by=giver,
+            given_for=receiver,
+            core_value=value,
+            text=text,
+            given_at=datetime(2026, 3, 7, 23, 59, 59, 999999, tzinfo=UTC) + timedelta(hours=9 * n, seconds=n),
+            is_hidden=n % 4 == 0,
+        )
+        for hi5_giver in UserFactory.create_batch(n % 3, organization=organization):
+            Hi5.objects.create(recognition=recognition, given_by=hi5_giver)
+    written = io.StringIO()
+    writer = csv.writer(written)
+    writer.writerow(export.HEADER)
+    for row in expected_rows(organization):
+        writer.writerow([export.neutralised(cell) if 2 <= index <= 7 else cell for index, cell in enumerate(row)])
+
+    response = get(as_user(admin), **{"from": "2026-03-01", "to": "2026-03-15"})
+
+    assert b"".join(response.streaming_content).decode("utf-8") == "\ufeff" + written.getvalue()
