@@ -13,6 +13,7 @@ filters apply to the page after it exactly as to any other page.
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -23,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import BooleanField, Expression, F, Field, Q, QuerySet, Value
+from django.db.models import BooleanField, Expression, F, Field, Model, Q, QuerySet, Value
 from django.db.models import fields as model_fields
 from django.utils.dateparse import parse_datetime
 
@@ -89,21 +90,25 @@ class Keyset:
     def of(cls, queryset: QuerySet) -> "Keyset":
         """The keyset of a queryset's explicit `order_by()`, which must name columns or annotations (not
         expressions: annotate those, so each item carries its sort key) and end in a unique column."""
-        order = queryset.query.order_by
+        order = tuple(queryset.query.order_by)
         model = queryset.model
         if not order or not all(isinstance(term, str) for term in order):
             raise ImproperlyConfigured(
                 f"{model.__name__} list: order_by() names of columns or annotations, ending in id"
             )
+        annotations = {term.lstrip("-"): queryset.query.annotations.get(term.lstrip("-")) for term in order}
+        if not any(annotations.values()):
+            return _keyset_of_columns(model, order)  # the same for every request: built once
+        return cls._build(model, order, {name: a.output_field for name, a in annotations.items() if a is not None})
+
+    @classmethod
+    def _build(cls, model: type[Model], order: tuple[str, ...], annotated: dict[str, Field]) -> "Keyset":
         keys = []
         for term in order:
             name = term.lstrip("-")
             if name == "pk":
                 name = model._meta.pk.name
-            if name in queryset.query.annotations:
-                field = queryset.query.annotations[name].output_field
-            else:
-                field = _field_at(model, name)
+            field = annotated[name] if name in annotated else _field_at(model, name)
             if field.null:
                 # A NULL compares as unknown in a row comparison: those rows would never be reached.
                 raise ImproperlyConfigured(f"{model.__name__} list: cannot page by {name}, a nullable column")
@@ -153,6 +158,11 @@ class Keyset:
             beyond = RowComparison(names, "<" if descending else ">", values)
             condition = beyond if condition is None else beyond | (RowComparison(names, "=", values) & condition)
         return condition
+
+
+@functools.cache
+def _keyset_of_columns(model: type[Model], order: tuple[str, ...]) -> Keyset:
+    return Keyset._build(model, order, {})
 
 
 def _field_at(model, path: str) -> Field:
