@@ -163,7 +163,8 @@ class TestList:
         assert plan.count(f"Index Cond: ((organization_id = {organization.pk}) AND ") == 3, plan
         assert "~>=~ 'ZEN'::text" in plan
         assert "~<~ 'ZEO'::text" in plan
-        assert "Seq Scan" not in plan
+        # (The one-row organisations table may be read whole once VACUUM has recorded its size: not the point.)
+        assert "Seq Scan on accounts_user" not in plan
 
     def test_org_id_is_for_super_admins_only(self, as_user, employee, other_organization):
         response = as_user(employee).get(f"/users?org_id={other_organization.pk}")
