@@ -197,7 +197,7 @@ def test_anything_but_a_cursor_of_the_list_is_invalid_data(operation):
         }, bad
 
 
-@pytest.mark.parametrize(("operation", "other"), zip(LISTS, LISTS[-1:] + LISTS[:-1], strict=True), ids=str)
+@pytest.mark.parametrize(("operation", "other"), list(zip(LISTS, LISTS[-1:] + LISTS[:-1], strict=True)), ids=str)
 def test_a_cursor_of_another_list_is_refused(operation, other):
     # given: a cursor of another list (the pairs include lists whose cursors have the same shape: the
     # feed's and the Hi5s', the API keys' and the audit trail's)
