@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 
 from accounts.models import Role, User
 from peerly.api.pagination import MAX_LIMIT
-from recognitions.selectors import FEED_ROW_FIELDS, recognition_feed
+from recognitions.selectors import recognition_feed
 
 
 def feed_floor(request: HttpRequest) -> JsonResponse:
@@ -20,5 +20,6 @@ def feed_floor(request: HttpRequest) -> JsonResponse:
     # An unsaved member of the organisation: the selector only reads its organisation and role.
     feed = recognition_feed(actor=User(organization_id=int(request.GET["org"]), role_id=Role.EMPLOYEE))
     total = feed.count()
-    rows = list(feed.page_queryset(offset=offset, limit=limit).values(*FEED_ROW_FIELDS))
-    return JsonResponse({"data": rows, "meta": {"total": total, "limit": limit, "offset": offset}})
+    rows = feed.page(offset=offset, limit=limit, total=total)
+    following = feed.keyset.cursor(rows[-1]) if rows and offset + len(rows) < total else None
+    return JsonResponse({"data": rows, "meta": {"total": total, "limit": limit, "offset": offset, "next": following}})

@@ -34,6 +34,8 @@ ENDPOINTS = [
     ("feed", "GET /recognitions (page 1)"),
     ("feed_given_for", "GET /recognitions?given_for=ID"),
     ("feed_offset", "GET /recognitions?offset=10000"),
+    ("feed_last", "GET /recognitions?offset=N-10 (last page)"),
+    ("feed_cursor", "GET /recognitions?before=CURSOR (last page)"),
     ("users", "GET /users?starts_with=XX"),
     ("summary_90d", "GET /insights/summary (90 days)"),
     ("summary_3y", "GET /insights/summary (3 years)"),
@@ -57,6 +59,7 @@ QUIET_WRITES = [
 ]
 NOTIFICATIONS_COST_TARGET = 0.9  # writes with notifications on: at least 0.9x the req/s without
 FEED_QUERY_BUDGET = 4
+DEEP_PAGE_RPS_TARGET = 100  # the feed's last page by offset (#14)
 WRITE_QUERY_BUDGET = 6  # statements; since #11 one of them defers the event's job (peerly/events.py)
 
 
@@ -450,6 +453,21 @@ def targets(sizes: dict[int, dict]) -> list[tuple[str, str, bool | None]]:
                     ratio >= NOTIFICATIONS_COST_TARGET and refused == 0,
                 )
             )
+    # Deep pages (#14, target 5): the last page by offset, and a cursor page that costs what page 1 costs.
+    if "feed_last" in big:
+        rps = big["feed_last"]["rps"]
+        checks.append(
+            (
+                f"feed last page by offset at N={largest:,}: >= {DEEP_PAGE_RPS_TARGET} req/s",
+                f"{rps:.0f}",
+                rps >= DEEP_PAGE_RPS_TARGET,
+            )
+        )
+    if "feed_cursor" in big and "feed" in big:
+        ratio = big["feed_cursor"]["p50_ms"] / big["feed"]["p50_ms"]
+        checks.append(
+            (f"feed cursor page at depth N={largest:,}: p50 within 1.2x of page 1's", f"{ratio:.2f}x", ratio <= 1.2)
+        )
     drain = sizes[largest].get("drain")
     if drain:
         checks.append(

@@ -30,7 +30,7 @@ from accounts.selectors import user_list  # noqa: E402
 from accounts.tokens import token_encode  # noqa: E402
 from bench.seed import FIRST_NAMES, seed  # noqa: E402
 from recognitions.models import Recognition  # noqa: E402
-from recognitions.selectors import _with_feed_columns, recognition_feed  # noqa: E402
+from recognitions.selectors import _with_feed_columns, feed_keyset, recognition_feed  # noqa: E402
 
 V1 = "application/vnd.peerly.v1"
 DEEP_OFFSET = 10_000
@@ -60,6 +60,14 @@ def endpoints(
     targets, spare = newest[:-1], newest[-1]
     hi5_pairs = [(token, recognition_id) for recognition_id in targets for token in tokens]
     prefixes = sorted({name[:2].lower() for name in FIRST_NAMES})
+    # Deep pages (#14): the last page by offset, and the same page after a cursor (the 11th oldest recognition's).
+    last_offset = max(info.recognitions - 10, 0)
+    eleventh_oldest = (
+        Recognition.objects.filter(organization_id=org, is_hidden=False)
+        .order_by("given_at", "id")
+        .values("given_at", "id")[min(10, info.recognitions - 1)]
+    )
+    deep_cursor = feed_keyset().cursor(eleventh_oldest)
     return {
         "floor": [("GET", f"/bench/floor?org={org}", "", "")],
         "feed": [("GET", "/recognitions", token, "") for token in tokens],
@@ -67,6 +75,8 @@ def endpoints(
             ("GET", f"/recognitions?given_for={rng.choice(members)}", rng.choice(tokens), "") for _ in range(10_000)
         ],
         "feed_offset": [("GET", f"/recognitions?offset={DEEP_OFFSET}", token, "") for token in tokens],
+        "feed_last": [("GET", f"/recognitions?offset={last_offset}", token, "") for token in tokens],
+        "feed_cursor": [("GET", f"/recognitions?before={deep_cursor}", token, "") for token in tokens],
         "users": [("GET", f"/users?starts_with={rng.choice(prefixes)}", rng.choice(tokens), "") for _ in range(1_000)],
         "create": [
             (
@@ -93,6 +103,11 @@ def endpoints(
         "hi5": [("POST", f"/recognitions/{recognition_id}/hi5", token, "{}") for token, recognition_id in hi5_pairs],
         "_hi5_spare": [("POST", f"/recognitions/{spare}/hi5", tokens[0], "{}")],
     }
+
+
+def lines_cursor(line: tuple[str, str, str, str]) -> str:
+    """The cursor of a `?before=` request line."""
+    return line[1].split("before=", 1)[1]
 
 
 def count_queries(line: tuple[str, str, str, str]) -> dict:
@@ -140,7 +155,8 @@ def count_sql(feed) -> tuple[str, tuple]:
 def scans(plan: str) -> str:
     """The plan's scans, e.g. `Seq Scan on accounts_user` or `Bitmap Index Scan on user_active_first_name_upper`."""
     found = re.findall(
-        r"((?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Index Scan)(?: using| on) \w+)", plan
+        r"((?:Parallel )?(?:Seq Scan|Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)?(?: using| on) \w+)",
+        plan,
     )
     return "; ".join(dict.fromkeys(found))
 
@@ -180,6 +196,17 @@ def main() -> None:
     plans = {
         "feed_page": explain(feed.page_queryset(offset=0, limit=10).query.sql_with_params()),
         "feed_offset_page": explain(feed.page_queryset(offset=DEEP_OFFSET, limit=10).query.sql_with_params()),
+        # The last page: read from the oldest end (what `?offset=N-10` runs), and after a cursor (`?before=`,
+        # one row more to learn whether a page follows); then the last page read from the newest end, as before.
+        "feed_last_page": explain(feed.page_queryset(offset=0, limit=10, oldest_first=True).query.sql_with_params()),
+        "feed_cursor_page": explain(
+            feed.page_queryset(
+                offset=0, limit=11, after=feed_keyset().position(lines_cursor(lines["feed_cursor"][0]))
+            ).query.sql_with_params()
+        ),
+        "before_last_page": explain(
+            feed.page_queryset(offset=max(info.recognitions - 10, 0), limit=10).query.sql_with_params()
+        ),
         "feed_given_for_page": explain(
             recognition_feed(actor=actor, given_for=[info.member_ids[0]])
             .page_queryset(offset=0, limit=10)

@@ -33,8 +33,9 @@ def report_list(*, actor: User, status: str | None = None, mark_as: str | None =
         queryset = queryset.filter(status=status)
     if mark_as:
         queryset = queryset.filter(mark_as=mark_as)
-    open_first = Case(When(status=ReportStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return queryset.order_by(open_first, "-created_at", "-id")
+    # Annotated rather than ordered by the expression: each report then carries its sort key (its cursor).
+    is_open = Case(When(status=ReportStatus.OPEN, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return queryset.annotate(queue_open=is_open).order_by("-queue_open", "-created_at", "-id")
 
 
 def reported_recognitions_ordering() -> list:

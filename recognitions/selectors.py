@@ -1,5 +1,6 @@
 """Reads on recognitions and Hi5s: scoped to the caller's organisation, hidden ones left out of feeds."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,9 +11,12 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from accounts.scoping import scope_to_actor, scoped_organization_id
 from peerly.api.exceptions import NotFound
+from peerly.api.keyset import Keyset
+from peerly.api.pagination import span_from_the_end
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 
 FEED_ORDER = ("-given_at", "-id")
+FEED_ORDER_OLDEST_FIRST = ("given_at", "id")
 # A feed item as one flat row (`.values()`): what `RecognitionSerializer` renders, without model instances.
 FEED_ROW_FIELDS = (
     "id",
@@ -74,15 +78,24 @@ def recognitions_visible_to(actor: User) -> QuerySet[Recognition]:
     return scope_to_actor(actor, Recognition.objects.all())
 
 
+@functools.cache
+def feed_keyset() -> Keyset:
+    """The feed's cursors: (given_at, id), newest first (built once: the models must be loaded)."""
+    return Keyset.of(Recognition.objects.order_by(*FEED_ORDER))
+
+
 @dataclass(frozen=True)
 class RecognitionFeed:
-    """The feed as the lazy sequence `LimitOffsetPagination` takes: `len()` is `meta.total`, a slice is a page
-    of feed rows (`FEED_ROW_FIELDS`, read with `.values()`: no model instances to build).
+    """The feed as a `Listing` for the paginator (peerly/api/pagination.py): `count()` is `meta.total`, a page
+    is a list of feed rows (`FEED_ROW_FIELDS`, read with `.values()`: no model instances to build).
 
     A page is ONE query whatever the offset: a subquery walks the partial index newest first and reads only
     index entries (an index-only scan) to pick the page's ids, skipping `offset` entries rather than rows;
     only those ids are then fetched, joined to giver, receiver and core value, and given their Hi5 count.
     (A plain `LIMIT 10 OFFSET 10000` makes PostgreSQL join and count Hi5s for the 10,000 skipped rows too.)
+    A page past the middle walks the index from the oldest end instead (the total is known first), so the
+    last page skips nothing. A page after a cursor seeks in the index to `(given_at, id) < (cursor's)`: no
+    entry is skipped at any depth.
 
     The total is exact. Without a giver or receiver filter it is the sum of the per-(organisation, core
     value) counters the database keeps up to date (`RecognitionCounter`); with one, those indexes hold few
@@ -94,6 +107,10 @@ class RecognitionFeed:
     core_value_ids: Sequence[int]
     counters_apply: bool
 
+    @property
+    def keyset(self) -> Keyset:
+        return feed_keyset()
+
     def count(self) -> int:
         if not self.counters_apply:
             return self.visible.count()
@@ -104,23 +121,30 @@ class RecognitionFeed:
             counters = counters.filter(core_value_id__in=self.core_value_ids)
         return counters.aggregate(total=Coalesce(Sum("visible"), 0))["total"]
 
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
-        if not isinstance(page, slice) or page.step is not None:
-            raise TypeError("The feed is read by pages: feed[offset:offset + limit]")
-        offset = page.start or 0
-        if page.stop is not None and page.stop <= offset:
+    def page(self, *, offset: int, limit: int, total: int) -> list[dict[str, Any]]:
+        """The rows at `offset` (newest first), read from the oldest end when that end is nearer."""
+        if offset >= total:
             return []
-        limit = None if page.stop is None else page.stop - offset
-        return list(self.page_queryset(offset=offset, limit=limit).values(*FEED_ROW_FIELDS))
+        span = span_from_the_end(offset=offset, limit=limit, total=total)
+        if span is None:
+            return list(self.page_queryset(offset=offset, limit=limit).values(*FEED_ROW_FIELDS))
+        start, size = span
+        oldest_first = self.page_queryset(offset=start, limit=size, oldest_first=True)
+        return list(oldest_first.values(*FEED_ROW_FIELDS))[::-1]
 
-    def page_queryset(self, *, offset: int, limit: int | None) -> QuerySet[Recognition]:
+    def page_after(self, position: tuple, *, limit: int) -> list[dict[str, Any]]:
+        """The rows after a cursor's `position`, newest first."""
+        return list(self.page_queryset(offset=0, limit=limit, after=position).values(*FEED_ROW_FIELDS))
+
+    def page_queryset(
+        self, *, offset: int, limit: int | None, after: tuple | None = None, oldest_first: bool = False
+    ) -> QuerySet[Recognition]:
         """The one query of a page (exposed for tests and EXPLAIN)."""
         end = None if limit is None else offset + limit
-        page_ids = self.visible.order_by(*FEED_ORDER).values("pk")[offset:end]
-        return _with_feed_columns(Recognition.objects.filter(pk__in=page_ids)).order_by(*FEED_ORDER)
+        order = FEED_ORDER_OLDEST_FIRST if oldest_first else FEED_ORDER
+        visible = self.visible if after is None else self.visible.filter(self.keyset.after(after))
+        page_ids = visible.order_by(*order).values("pk")[offset:end]
+        return _with_feed_columns(Recognition.objects.filter(pk__in=page_ids)).order_by(*order)
 
 
 def recognition_feed(

@@ -90,3 +90,107 @@ RESOURCE_BUILDERS: dict[str, Callable[[Organization], models.Model]] = {
 
 def resource_of(path: str) -> str:
     return path.strip("/").split("/", 1)[0]
+
+
+# --- Lists ---------------------------------------------------------------------------------------
+# Keyed by the list route (every GET with `offset`, discovered from the schema by tests/test_lists.py and
+# tests/test_tenant_isolation.py; a list without a builder here FAILS). A builder fills the list with a
+# few items of the organisation, ties in the list's sort key where the model allows them (the id breaks
+# them), and returns the route's path parameters.
+
+
+def _tie(queryset, field: str) -> None:
+    """Give the first two items of a queryset the same value of `field` (a tie the id must break)."""
+    first, second = queryset.order_by("id")[:2]
+    type(first).objects.filter(pk=second.pk).update(**{field: getattr(first, field)})
+
+
+def list_recognitions(organization: Organization) -> dict[str, str]:
+    from recognitions.models import Recognition
+
+    made = [build_recognition(organization) for _ in range(5)]
+    _tie(Recognition.objects.filter(pk__in=[r.pk for r in made]), "given_at")
+    return {}
+
+
+def list_hi5s(organization: Organization) -> dict[str, str]:
+    from recognitions.models import Hi5
+    from recognitions.tests.factories import Hi5Factory
+
+    recognition = build_recognition(organization)
+    Hi5Factory.create_batch(5, recognition=recognition)
+    _tie(Hi5.objects.filter(recognition=recognition), "given_at")
+    return {"id": str(recognition.pk)}
+
+
+def list_users(organization: Organization) -> dict[str, str]:
+    # Namesakes: the list is by first and last name, then id.
+    UserFactory.create_batch(5, organization=organization, first_name="Sam", last_name="Lee")
+    return {}
+
+
+def list_core_values(organization: Organization) -> dict[str, str]:
+    for _ in range(5):
+        build_core_value(organization)
+    return {}
+
+
+def list_reports(organization: Organization) -> dict[str, str]:
+    """Open and closed reports: the queue is open first, then newest first."""
+    from moderation.models import Report, ReportStatus
+    from moderation.tests.factories import ReportFactory
+
+    recognition = build_recognition(organization)
+    reports = ReportFactory.create_batch(6, recognition=recognition)
+    Report.objects.filter(pk__in=[reports[1].pk, reports[4].pk]).update(status=ReportStatus.CLOSED)
+    _tie(Report.objects.filter(recognition=recognition), "created_at")
+    return {}
+
+
+def list_webhooks(organization: Organization) -> dict[str, str]:
+    from notifications.models import WebhookEndpoint
+
+    for _ in range(5):
+        build_webhook(organization)
+    _tie(WebhookEndpoint.objects.filter(organization=organization), "created_at")
+    return {}
+
+
+def list_webhook_deliveries(organization: Organization) -> dict[str, str]:
+    from notifications.models import WebhookDelivery
+
+    endpoint = build_webhook(organization)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    for attempt in range(2, 6):
+        delivery.pk, delivery.attempt = None, attempt
+        delivery.save()
+    return {"id": str(endpoint.pk)}
+
+
+def list_api_keys(organization: Organization) -> dict[str, str]:
+    from integrations.models import ApiKey
+
+    for _ in range(5):
+        build_api_key(organization)
+    _tie(ApiKey.objects.filter(organization=organization), "created_at")
+    return {}
+
+
+def list_audit_events(organization: Organization) -> dict[str, str]:
+    # Written in the test's one transaction, the events share their `created_at` (the database's now()).
+    for _ in range(5):
+        build_audit_event(organization)
+    return {}
+
+
+LIST_BUILDERS: dict[str, Callable[[Organization], dict[str, str]]] = {
+    "/recognitions": list_recognitions,
+    "/recognitions/{id}/hi5": list_hi5s,
+    "/users": list_users,
+    "/core_values": list_core_values,
+    "/reports": list_reports,
+    "/webhooks": list_webhooks,
+    "/webhooks/{id}/deliveries": list_webhook_deliveries,
+    "/api_keys": list_api_keys,
+    "/audit_events": list_audit_events,
+}

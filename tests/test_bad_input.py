@@ -173,7 +173,10 @@ def corpus(operation: Operation, good_id: str) -> Iterator[Request]:
         for bad in BAD_QUERY_VALUES:
             yield f"query {name}={bad[:20]}", f"{good_url}?{name}={bad}", good_bytes, JSON, {}
         yield f"query {name} twice", f"{good_url}?{name}=1&{name}=-1", good_bytes, JSON, {}
-    for query in ("%00=%00", "%FF=%FF", "a" * 5000, "&&&==&", "limit=-1&offset=-1", "limit=1e400&offset=1e400"):
+    hostile = ("%00=%00", "%FF=%FF", "a" * 5000, "&&&==&", "limit=-1&offset=-1", "limit=1e400&offset=1e400")
+    # Cursors: base64 of JSON that is no cursor (NaN, a lone surrogate, NUL), beside an offset.
+    cursors = ("before=WyJ4IiwgTmFOXQ&offset=1", "before=WyJ4IiwgIlx1ZDgwMCJd", "before=WyJ4IiwgIlx1MDAwMCJd")
+    for query in hostile + cursors:
         yield f"query {query[:20]}", f"{good_url}?{query}", good_bytes, JSON, {}
 
     for label, body, content_type in BAD_BODIES:

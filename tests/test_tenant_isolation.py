@@ -20,7 +20,7 @@ from accounts.models import Organization
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from accounts.tokens import token_encode
 from tests.openapi import Operation, operations, plausible
-from tests.resources import RESOURCE_BUILDERS, resource_of
+from tests.resources import LIST_BUILDERS, RESOURCE_BUILDERS, resource_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,11 @@ V1 = "application/vnd.peerly.v1"
 NOT_FOUND_ID = "999999999999"
 ROLES = {"employee": {}, "moderator": {"moderator": True}, "org_admin": {"org_admin": True}}
 ROUTES_WITH_IDS = [operation for operation in operations() if operation.path_params]
+LISTS_WITH_CURSORS = [
+    operation
+    for operation in operations()
+    if operation.method == "GET" and "before" in {param["name"] for param in operation.query_params}
+]
 
 
 def request(user, operation: Operation, object_id: str):
@@ -85,6 +90,34 @@ def test_another_organisations_object_is_not_found(operation, role):
         f"{operation} as {role}: B's object answers differently from an id that exists nowhere"
     )
     assert snapshot(org_b) == before
+
+
+@pytest.mark.parametrize("operation", LISTS_WITH_CURSORS, ids=str)
+def test_a_cursor_from_another_organisation_shows_only_yours(operation):
+    """A cursor is a position in a list's order, nothing more: the scope of the page after it is always the
+    caller's, whoever the cursor was handed to first."""
+    # given: both organisations' lists, and a cursor handed to B's admin
+    org_a, org_b = OrganizationFactory(), OrganizationFactory()
+    admin_a, admin_b = UserFactory(organization=org_a, org_admin=True), UserFactory(organization=org_b, org_admin=True)
+    url_a = operation.url(**LIST_BUILDERS[operation.path](org_a))
+    url_b = operation.url(**LIST_BUILDERS[operation.path](org_b))
+
+    def page(user, url: str) -> dict:
+        client = APIClient(HTTP_ACCEPT=V1)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_encode(user).token}")
+        response = client.get(url)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    cursor_b = page(admin_b, f"{url_b}?limit=1")["meta"]["next"]
+    whole_a, whole_b = page(admin_a, f"{url_a}?limit=100"), page(admin_b, f"{url_b}?limit=100")
+    # when: A's admin reads A's list after B's cursor
+    after = page(admin_a, f"{url_a}?limit=100&before={cursor_b}")
+    # then: only A's items, counted as A's list
+    ids_a = {item["id"] for item in whole_a["data"]}
+    assert {item["id"] for item in after["data"]} <= ids_a
+    assert not {item["id"] for item in after["data"]} & {item["id"] for item in whole_b["data"]}
+    assert after["meta"]["total"] == whole_a["meta"]["total"]
 
 
 def snapshot(organization: Organization) -> list:

@@ -34,7 +34,7 @@ def test_admins_read_their_organisations_events_newest_first(as_user, org_admin,
         (AuditAction.USER_DELETED, str(trail["colleague"].pk)),
         (AuditAction.USER_ROLE_CHANGED, str(trail["employee"].pk)),
     ]
-    assert response.json()["meta"] == {"total": 2, "limit": 10, "offset": 0}
+    assert response.json()["meta"] == {"total": 2, "limit": 10, "offset": 0, "next": None}
     assert response.json()["data"][1]["actor"] == {"type": "user", "id": org_admin.pk, "label": org_admin.email}
 
 

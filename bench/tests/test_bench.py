@@ -4,6 +4,7 @@ import random
 
 import pytest
 from django.db.models import F, Q
+from django.test import Client
 
 from accounts.models import User
 from accounts.tokens import token_encode
@@ -47,7 +48,8 @@ def test_floor_answers_the_feeds_data(seeded, client, as_user, settings):
     feed = as_user(member).get("/recognitions?offset=10")
     # then: same items, same total
     assert floor.status_code == 200
-    assert floor.json()["meta"] == feed.json()["meta"] == {"total": 100, "limit": 10, "offset": 10}
+    assert floor.json()["meta"] == feed.json()["meta"]
+    assert feed.json()["meta"] | {"next": None} == {"total": 100, "limit": 10, "offset": 10, "next": None}
     assert [row["id"] for row in floor.json()["data"]] == [item["id"] for item in feed.json()["data"]]
 
 
@@ -64,15 +66,35 @@ def test_request_lines_and_query_counts(seeded, settings):
     # every Hi5 pair is a first Hi5 of that person on that recognition
     hi5_pairs = [(token, path) for _method, path, token, _body in lines["hi5"]]
     assert len(hi5_pairs) == len(set(hi5_pairs))
-    counts = {name: count_queries(lines[name][0]) for name in ("floor", "feed", "feed_offset", "create")}
+    names = ("floor", "feed", "feed_offset", "feed_last", "feed_cursor", "create")
+    counts = {name: count_queries(lines[name][0]) for name in names}
     counts["hi5"] = count_queries(lines["_hi5_spare"][0])
     assert {name: count["status"] for name, count in counts.items()} == {
         "floor": 200,
         "feed": 200,
         "feed_offset": 200,
+        "feed_last": 200,
+        "feed_cursor": 200,
         "create": 201,
         "hi5": 201,
     }
-    assert counts["feed"]["queries"] == counts["feed_offset"]["queries"] == 3
+    assert counts["feed"]["queries"] == counts["feed_last"]["queries"] == counts["feed_cursor"]["queries"] == 3
+    # offset=10000 is past the end of 100 recognitions: answered from the total, without a page query
+    assert counts["feed_offset"]["queries"] == 2
     assert counts["create"]["queries"] <= 6
     assert counts["hi5"]["queries"] <= 6
+
+
+def test_the_deep_pages_are_the_last_page(seeded):
+    # given: the benchmark's request lines for the last page by offset and by cursor
+    member = User.objects.get(pk=seeded.member_ids[0])
+    lines = endpoints(info=seeded, tokens=[token_encode(member).token], rng=random.Random(1))
+    client = Client(HTTP_ACCEPT="application/vnd.peerly.v1", HTTP_AUTHORIZATION=f"Bearer {lines['feed'][0][2]}")
+    # when
+    last, cursor = (client.get(lines[name][0][1]).json() for name in ("feed_last", "feed_cursor"))
+    # then: both are the 10 oldest recognitions, newest first, and nothing follows them
+    oldest = Recognition.objects.filter(organization_id=seeded.organization_id).order_by("given_at", "id")[:10]
+    expected = [recognition.pk for recognition in reversed(oldest)]
+    assert [item["id"] for item in last["data"]] == [item["id"] for item in cursor["data"]] == expected
+    assert last["meta"]["next"] is None
+    assert cursor["meta"]["next"] is None

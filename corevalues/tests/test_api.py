@@ -30,20 +30,22 @@ class TestList:
         assert response.status_code == 200
         assert response.json() == {
             "data": [body(first), body(child)],
-            "meta": {"total": 2, "limit": 100, "offset": 0},
+            "meta": {"total": 2, "limit": 100, "offset": 0, "next": None},
         }
 
     def test_one_page_holds_up_to_100_by_default_and_limit_offset_work(self, as_user, employee, organization):
         CoreValueFactory.create_batch(101, organization=organization)
         default = as_user(employee).get("/core_values").json()
-        assert (len(default["data"]), default["meta"]) == (100, {"total": 101, "limit": 100, "offset": 0})
+        assert isinstance(default["meta"].pop("next"), str)
+        assert len(default["data"]) == 100
+        assert default["meta"] == {"total": 101, "limit": 100, "offset": 0}
         page = as_user(employee).get("/core_values?limit=1&offset=100").json()
-        assert (len(page["data"]), page["meta"]) == (1, {"total": 101, "limit": 1, "offset": 100})
+        assert (len(page["data"]), page["meta"]) == (1, {"total": 101, "limit": 1, "offset": 100, "next": None})
 
     def test_empty_list(self, as_user, employee):
         assert as_user(employee).get("/core_values").json() == {
             "data": [],
-            "meta": {"total": 0, "limit": 100, "offset": 0},
+            "meta": {"total": 0, "limit": 100, "offset": 0, "next": None},
         }
 
     def test_requires_token(self, api_client):

@@ -71,7 +71,10 @@ class TestCreate:
         key, _ = make_key()
         response = as_user(org_admin).get("/api_keys")
         assert response.status_code == 200
-        assert response.json() == {"data": [key_body(key)], "meta": {"total": 1, "limit": 10, "offset": 0}}
+        assert response.json() == {
+            "data": [key_body(key)],
+            "meta": {"total": 1, "limit": 10, "offset": 0, "next": None},
+        }
 
     def test_with_expiry(self, as_user, org_admin):
         expires = timezone.now() + timedelta(days=30)

@@ -427,7 +427,7 @@ def test_the_queue_lists_open_reports_first_then_newest(as_user, moderator, orga
     assert response.status_code == 200
     body = response.json()
     assert [item["id"] for item in body["data"]] == [newer_open.id, older_open.id, closed.id]
-    assert body["meta"] == {"total": 3, "limit": 10, "offset": 0}
+    assert body["meta"] == {"total": 3, "limit": 10, "offset": 0, "next": None}
     first = body["data"][0]
     assert first["reported_by"] == person(newer_open.reported_by)
     assert first["recognition"]["id"] == newer_open.recognition_id

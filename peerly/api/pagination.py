@@ -1,53 +1,132 @@
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
 
 from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from peerly.api.exceptions import InvalidData
+from peerly.api.keyset import CURSOR_ALPHABET, CURSOR_PATTERN, MAX_CURSOR_LENGTH, Keyset
+
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000_000
+BEFORE_WITH_OFFSET = "Give either `before` (a cursor) or an `offset`, not both."
 
 
 class PageParams(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, required=False)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False, default=0)
+    # Checked by the list's Keyset (an empty value is no cursor, like an empty filter).
+    before = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+
+class Listing(Protocol):
+    """What the paginator pages through: a QuerySet (as `QuerySetListing`), or a selector's own list that reads
+    its pages its own way (the feed: recognitions.selectors.RecognitionFeed)."""
+
+    @property
+    def keyset(self) -> Keyset: ...
+
+    def count(self) -> int: ...
+
+    def page(self, *, offset: int, limit: int, total: int) -> Sequence: ...
+
+    def page_after(self, position: tuple, *, limit: int) -> Sequence: ...
+
+
+def span_from_the_end(*, offset: int, limit: int, total: int) -> tuple[int, int] | None:
+    """Where a page past the middle of a list lies when the list is read in the opposite order: (offset,
+    limit) there, or None when reading from the front skips less. With the exact total known first, the
+    last page of a million items skips nothing instead of a million index entries."""
+    stop = min(offset + limit, total)
+    if offset >= stop or total - stop >= offset:
+        return None
+    return total - stop, stop - offset
+
+
+@dataclass(frozen=True)
+class QuerySetListing:
+    """A QuerySet as a `Listing`: pages by OFFSET (from the end past the middle), or after a cursor."""
+
+    queryset: QuerySet
+
+    @cached_property
+    def keyset(self) -> Keyset:
+        return Keyset.of(self.queryset)
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def page(self, *, offset: int, limit: int, total: int) -> list:
+        if offset >= total:
+            return []
+        span = span_from_the_end(offset=offset, limit=limit, total=total)
+        if span is None:
+            return list(self.queryset[offset : offset + limit])
+        start, size = span
+        return list(self.queryset.order_by(*self.keyset.reversed_order())[start : start + size])[::-1]
+
+    def page_after(self, position: tuple, *, limit: int) -> list:
+        return list(self.queryset.filter(self.keyset.after(position))[:limit])
 
 
 class LimitOffsetPagination:
-    """`limit` (default 10, at most 100: larger values are capped) and `offset`.
+    """`limit` (default 10, at most 100: larger values are capped), and `offset` or `before` (a cursor).
 
-    Answers {"data": [...], "meta": {"total", "limit", "offset"}}. A list whose items are few (an
-    organisation's core values) subclasses with a larger `default_limit`.
+    Answers {"data": [...], "meta": {"total", "limit", "offset", "next"}}. `next` is the cursor of the page
+    after this one (None on the last page): `?before=<next>` reads it at the same cost at any depth (see
+    peerly/api/keyset.py), where `offset` skips items. On a cursor page `offset` is None: its place in the
+    list is the cursor's. A list whose items are few (an organisation's core values) subclasses with a larger
+    `default_limit`.
     """
 
     default_limit = DEFAULT_LIMIT
 
     def __init__(self) -> None:
         self.limit = self.default_limit
-        self.offset = 0
+        self.offset: int | None = 0
         self.total = 0
+        self.next: str | None = None
 
-    def paginate_queryset(self, queryset: QuerySet | Sequence, request, view=None, *, total: int | None = None):
-        params = PageParams(data={k: request.query_params[k] for k in ("limit", "offset") if k in request.query_params})
+    def paginate_queryset(self, items: QuerySet | Listing, request, view=None, *, total: int | None = None) -> list:
+        params = PageParams(
+            data={k: request.query_params[k] for k in ("limit", "offset", "before") if k in request.query_params}
+        )
         params.is_valid(raise_exception=True)
         self.limit = min(params.validated_data.get("limit", self.default_limit), MAX_LIMIT)
-        self.offset = params.validated_data["offset"]
-        if total is None:
-            total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
-        self.total = total
-        return list(queryset[self.offset : self.offset + self.limit])
+        offset = params.validated_data["offset"]
+        before = params.validated_data.get("before", "")
+        listing = QuerySetListing(items) if isinstance(items, QuerySet) else items
+        if before and offset:
+            raise InvalidData(fields={"offset": BEFORE_WITH_OFFSET})
+        position = listing.keyset.position(before) if before else None
+        self.total = listing.count() if total is None else total
+        if position is None:
+            self.offset = offset
+            page = list(listing.page(offset=offset, limit=self.limit, total=self.total))
+            more = offset + len(page) < self.total
+        else:
+            # One item more than the page tells whether a page follows, in the same query.
+            self.offset = None
+            page = list(listing.page_after(position, limit=self.limit + 1))
+            more = len(page) > self.limit
+            page = page[: self.limit]
+        self.next = listing.keyset.cursor(page[-1]) if more and page else None
+        return page
 
     @classmethod
-    def page_response(cls, request, items: QuerySet | Sequence, serializer_class: type) -> Response:
+    def page_response(cls, request, items: QuerySet | Listing, serializer_class: type) -> Response:
         """How a view answers a list: take the requested page, render its items, envelope them with meta."""
         paginator = cls()
         page = paginator.paginate_queryset(items, request)
         return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
     def get_paginated_response(self, data: list[Any]) -> Response:
-        response = Response({"data": data, "meta": {"total": self.total, "limit": self.limit, "offset": self.offset}})
+        meta = {"total": self.total, "limit": self.limit, "offset": self.offset, "next": self.next}
+        response = Response({"data": data, "meta": meta})
         response.peerly_enveloped = True
         return response
 
@@ -59,11 +138,28 @@ class LimitOffsetPagination:
                 "data": schema,
                 "meta": {
                     "type": "object",
-                    "required": ["total", "limit", "offset"],
+                    "required": ["total", "limit", "offset", "next"],
                     "properties": {
-                        "total": {"type": "integer", "minimum": 0},
+                        "total": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "Items in the whole list (with its filters), not only on this page.",
+                        },
                         "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                        "offset": {"type": "integer", "minimum": 0},
+                        "offset": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "nullable": True,
+                            "description": "Items skipped before this page; null on a page read with `before`.",
+                        },
+                        "next": {
+                            "type": "string",
+                            "pattern": CURSOR_PATTERN,
+                            "maxLength": MAX_CURSOR_LENGTH,
+                            "nullable": True,
+                            "description": "Cursor of the page after this one (pass it as `before`); null on the "
+                            "last page.",
+                        },
                     },
                 },
             },
@@ -82,7 +178,17 @@ class LimitOffsetPagination:
                 "name": "offset",
                 "in": "query",
                 "required": False,
-                "description": "Number of items to skip.",
+                "description": "Number of items to skip. Not with `before` (400 naming `offset`, unless 0).",
                 "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            },
+            {
+                "name": "before",
+                "in": "query",
+                "required": False,
+                "description": "A cursor: `meta.next` of a page of this same list. Answers the page after it, "
+                "in the list's order, at the same cost at any depth (infinite scroll). Opaque; a cursor of "
+                "another list, or anything else, is 400 `invalid_data` naming `before`. Empty: no cursor.",
+                # Empty is allowed: no cursor, like an empty filter.
+                "schema": {"type": "string", "pattern": f"^[{CURSOR_ALPHABET}]*$", "maxLength": MAX_CURSOR_LENGTH},
             },
         ]

@@ -176,7 +176,7 @@ class TestFeed:
         assert response.status_code == 200
         expected = item(recognition, hi5_count=2)
         expected["core_value"]["thumbnail"] = "https://cdn.example/v.png"
-        assert response.json() == {"data": [expected], "meta": {"total": 1, "limit": 10, "offset": 0}}
+        assert response.json() == {"data": [expected], "meta": {"total": 1, "limit": 10, "offset": 0, "next": None}}
 
     def test_newest_first_with_id_breaking_ties(self, as_user, employee, organization):
         now = timezone.now()
@@ -191,17 +191,18 @@ class TestFeed:
         RecognitionFactory.create_batch(12, organization=organization, given_by=giver, given_for=receiver)
         client = as_user(employee)
         default = client.get("/recognitions").json()
+        assert isinstance(default["meta"].pop("next"), str)
         assert (len(default["data"]), default["meta"]) == (10, {"total": 12, "limit": 10, "offset": 0})
         capped = client.get("/recognitions?limit=1000").json()
         assert (len(capped["data"]), capped["meta"]["limit"]) == (12, 100)
         page = client.get("/recognitions?limit=5&offset=10").json()
-        assert (len(page["data"]), page["meta"]) == (2, {"total": 12, "limit": 5, "offset": 10})
+        assert (len(page["data"]), page["meta"]) == (2, {"total": 12, "limit": 5, "offset": 10, "next": None})
         assert page["data"] == capped["data"][10:12]
 
     def test_empty_feed_is_200(self, as_user, employee):
         assert as_user(employee).get("/recognitions").json() == {
             "data": [],
-            "meta": {"total": 0, "limit": 10, "offset": 0},
+            "meta": {"total": 0, "limit": 10, "offset": 0, "next": None},
         }
 
     def test_hidden_recognitions_are_neither_listed_nor_counted(self, as_user, moderator, organization):
@@ -438,7 +439,7 @@ class TestListHi5:
                 }
                 for hi5 in (second, first)
             ],
-            "meta": {"total": 2, "limit": 10, "offset": 0},
+            "meta": {"total": 2, "limit": 10, "offset": 0, "next": None},
         }
 
     def test_hidden_or_foreign_recognition_is_404(self, as_user, employee, organization, outsider):
