@@ -1,5 +1,6 @@
 """The insights' rollups (insights/models.py, kept by the triggers of migration insights/0001) against a
-direct count over the tables, after random sequences of writes of every kind."""
+direct count over the tables, after random sequences of writes of every kind (gives, Hi5s, hides and
+restores, edits, deletes, soft deletes, quota renewals, timezone changes)."""
 
 import io
 import threading
@@ -22,6 +23,7 @@ from insights.periods import Period
 from insights.selectors import EPOCH, insights_leaderboard, insights_summary, insights_timeline
 from insights.services import rollups_rebuild
 from recognitions.models import Hi5, Recognition
+from recognitions.services import hi5_quotas_renew
 from recognitions.tests.factories import Hi5Factory, RecognitionFactory
 
 TIMEZONES = ("UTC", "Asia/Kolkata", "America/Los_Angeles")
@@ -142,6 +144,7 @@ operations = st.one_of(
     st.tuples(st.just("unhi5"), st.integers(0, 3)),
     st.tuples(st.just("soft_delete"), st.integers(0, 4)),
     st.tuples(st.just("timezone"), st.sampled_from(TIMEZONES)),
+    st.tuples(st.just("renew"), moments),  # the quota renewal writes balances only: the rollups stay
 )
 
 
@@ -199,6 +202,8 @@ def _apply(operation: tuple, organization: Organization, people: list[User], val
         User.objects.filter(pk=people[args[0]].pk).update(soft_delete_at=timezone.now())
     elif kind == "timezone":
         Organization.objects.filter(pk=organization.pk).update(timezone=args[0])
+    elif kind == "renew":
+        hi5_quotas_renew(now=_moment(args[0]) + timedelta(days=7))
 
 
 @pytest.mark.django_db
