@@ -60,6 +60,30 @@ class MemberYear(models.Model):
         return f"{self.member_id} in {self.year}"
 
 
+class MemberValueYear(models.Model):
+    """A member's activity in one year for one core value: `MemberYear`'s arrays, for the leaderboard of
+    one core value (a twentieth of the rows, say, instead of every recognition of the period)."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    core_value = models.ForeignKey("corevalues.CoreValue", on_delete=models.CASCADE, related_name="+")
+    year = models.IntegerField()
+    given_days = ArrayField(models.IntegerField(), default=list)
+    received_days = ArrayField(models.IntegerField(), default=list)
+    hi5_days = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "core_value", "year"], name="insights_member_value_year_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "core_value", "year"], name="insights_member_value_year_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} for {self.core_value_id} in {self.year}"
+
+
 class Interval(models.TextChoices):
     DAY = "day"
     WEEK = "week"  # from Monday

@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, Sum, Window
-from django.db.models.functions import Rank, TruncDay, TruncMonth, TruncWeek
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Organization, User
@@ -15,7 +15,7 @@ from corevalues.models import CoreValue
 from insights.models import GiverCount, MemberYear, OrganizationDay
 from insights.periods import Period
 from peerly.api.exceptions import AccessDenied, NotFound, UnknownReference
-from recognitions.models import Hi5, Recognition
+from recognitions.models import Recognition
 from recognitions.quota import quota_next_renewal_at
 
 TOP_CORE_VALUES = 3
@@ -117,22 +117,6 @@ def member_stats(member: User) -> MemberStats:
 
 
 # --- the organisation's insights (organisation admins; the leaderboard for members where visible) --------
-
-
-def _visible_in(organization: Organization, period: Period):
-    return Recognition.objects.visible().filter(
-        organization=organization, given_at__gte=period.start, given_at__lt=period.end
-    )
-
-
-def _hi5s_in(organization: Organization, period: Period):
-    """Hi5s given in the period, on the organisation's visible recognitions."""
-    return Hi5.objects.filter(
-        recognition__organization=organization,
-        recognition__is_hidden=False,
-        given_at__gte=period.start,
-        given_at__lt=period.end,
-    )
 
 
 def day_number(day: date) -> int:
@@ -345,15 +329,16 @@ def leaderboard_organization(*, actor: User, org_id: int | None) -> Organization
     return organization
 
 
-# The leaderboard without a core value: per active member, their count in the period from their rows of the
-# years it touches; ranked over everyone with at least one, then cut to the limit.
+# The leaderboard: per active member, their count in the period from their rows of the years it touches (of
+# one core value's rollup when one is asked for); ranked over everyone with at least one, then cut to the
+# limit. `{days}` and `{table}` come from the fixed lists below, never from the request.
 LEADERBOARD_SQL = """
 SELECT s.member_id, s.count, rank() OVER (ORDER BY s.count DESC)
 FROM (
     SELECT m.member_id, sum(width_bucket(%(last)s, m.{days}) - width_bucket(%(before)s, m.{days}))::integer AS count
-    FROM insights_memberyear AS m
+    FROM {table} AS m
     JOIN accounts_user AS u ON u.id = m.member_id AND u.soft_delete_at IS NULL
-    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s
+    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s {of_value}
     GROUP BY m.member_id
 ) AS s
 WHERE s.count > 0
@@ -363,13 +348,24 @@ LIMIT %(limit)s
 LEADERBOARD_COLUMNS = {"received": "received_days", "given": "given_days", "hi5s_received": "hi5_days"}
 
 
-def _ranking_from_rollups(organization: Organization, period: Period, *, by: str, limit: int) -> list[tuple]:
-    sql = LEADERBOARD_SQL.format(days=LEADERBOARD_COLUMNS[by])  # a column name of a fixed list
+def _ranking(
+    organization: Organization, period: Period, *, by: str, core_value_id: int | None, limit: int
+) -> list[tuple]:
+    """(member id, count, rank) of the period's top members."""
+    if core_value_id is None:
+        sql = LEADERBOARD_SQL.format(days=LEADERBOARD_COLUMNS[by], table="insights_memberyear", of_value="")
+    else:
+        sql = LEADERBOARD_SQL.format(
+            days=LEADERBOARD_COLUMNS[by],
+            table="insights_membervalueyear",
+            of_value="AND m.core_value_id = %(core_value)s",
+        )
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
             {
                 "org": organization.pk,
+                "core_value": core_value_id,
                 "before": day_number(period.first_day) - 1,
                 "last": day_number(period.last_day),
                 "first_year": period.first_day.year,
@@ -380,40 +376,15 @@ def _ranking_from_rollups(organization: Organization, period: Period, *, by: str
         return cursor.fetchall()
 
 
-def _ranking_of_core_value(
-    organization: Organization, period: Period, *, by: str, core_value_id: int, limit: int
-) -> list[tuple]:
-    """For one core value the rows themselves are ranked (a twentieth of them, say, through the core
-    value's index): the rollups are per member, not per member and core value."""
-    if by == "hi5s_received":
-        rows = _hi5s_in(organization, period).filter(recognition__core_value_id=core_value_id)
-        person, active = "recognition__given_for", {"recognition__given_for__soft_delete_at__isnull": True}
-    else:
-        rows = _visible_in(organization, period).filter(core_value_id=core_value_id)
-        person = "given_for" if by == "received" else "given_by"
-        active = {f"{person}__soft_delete_at__isnull": True}
-    ranked = (
-        rows.filter(**active)
-        .order_by()
-        .values(person)
-        .annotate(count=Count("id"), rank=Window(Rank(), order_by=F("count").desc()))
-        .order_by("-count", person)[:limit]
-    )
-    return [(row[person], row["count"], row["rank"]) for row in ranked]
-
-
 def insights_leaderboard(
     organization: Organization, period: Period, *, by: str, core_value_id: int | None, limit: int
 ) -> list[dict]:
     """The period's top members (active ones: soft-deleted members are left out of rankings) by
     recognitions received or given, or Hi5s received; equal counts share a rank (1, 2, 2, 4), then
     the lower user id first."""
-    if core_value_id is None:
-        ranking = _ranking_from_rollups(organization, period, by=by, limit=limit)
-    else:
-        if not CoreValue.objects.filter(pk=core_value_id, organization=organization).exists():
-            raise UnknownReference(fields={"core_value_id": "No such core value in this organisation"})
-        ranking = _ranking_of_core_value(organization, period, by=by, core_value_id=core_value_id, limit=limit)
+    if core_value_id is not None and not CoreValue.objects.filter(pk=core_value_id, organization=organization).exists():
+        raise UnknownReference(fields={"core_value_id": "No such core value in this organisation"})
+    ranking = _ranking(organization, period, by=by, core_value_id=core_value_id, limit=limit)
     people = User.objects.in_bulk([user_id for user_id, _, _ in ranking])
     return [
         {"rank": rank, "user": people[user_id], "count": count} for user_id, count, rank in ranking if user_id in people

@@ -20,7 +20,8 @@ from django.db import migrations, models
 #
 # An organisation's timezone decides its days: changing it rebuilds the organisation's rollups in the same
 # transaction (writers of recognitions and Hi5s wait for it).
-ROLLUPS_SQL = """
+# The pieces one by one (a later migration that redefines a function restores this version when reversed).
+BASICS_SQL = """
 CREATE TYPE insights_change AS (
     organization_id bigint, core_value_id bigint, giver_id bigint, receiver_id bigint,
     day integer, hi5 boolean, sign integer
@@ -38,7 +39,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            ('month', date_trunc('month', d::timestamp)::date,
                      (date_trunc('month', d::timestamp) + interval '1 month')::date)
 $$;
-
+"""
+DAYS_SQL = """
 CREATE FUNCTION insights_days(days integer[], plus integer[], minus integer[]) RETURNS integer[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
@@ -56,7 +58,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             ORDER BY y.d)
     END
 $$;
-
+"""
+APPLY_SQL = """
 CREATE FUNCTION insights_apply(changes insights_change[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     k record;
@@ -165,7 +168,8 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
-
+"""
+TRIGGER_FUNCTIONS_SQL = """
 CREATE FUNCTION insights_recognitions_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM insights_apply(ARRAY(
@@ -264,7 +268,8 @@ BEGIN
         WHERE NOT r.is_hidden));
     RETURN NULL;
 END $$;
-
+"""
+REBUILD_SQL = """
 CREATE FUNCTION insights_rebuild(org bigint) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     tz text := (SELECT timezone FROM accounts_organization WHERE id = org);
@@ -314,7 +319,8 @@ BEGIN
     ) AS x, insights_buckets(x.d) AS b
     GROUP BY 1, 2, 3;
 END $$;
-
+"""
+TRIGGERS_SQL = """
 CREATE FUNCTION insights_timezone_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- Writers in flight finish first, new ones wait for this transaction: then every day is the new one's.
@@ -342,6 +348,7 @@ CREATE TRIGGER organizations_insights_on_timezone AFTER UPDATE OF timezone ON ac
 
 SELECT insights_rebuild(id) FROM accounts_organization;
 """
+ROLLUPS_SQL = BASICS_SQL + DAYS_SQL + APPLY_SQL + TRIGGER_FUNCTIONS_SQL + REBUILD_SQL + TRIGGERS_SQL
 
 DROP_SQL = """
 DROP TRIGGER IF EXISTS recognitions_insights_on_insert ON recognitions_recognition;

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from accounts.models import Organization, User
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from corevalues.tests.factories import CoreValueFactory
-from insights.models import GiverCount, MemberYear, OrganizationDay
+from insights.models import GiverCount, MemberValueYear, MemberYear, OrganizationDay
 from insights.periods import Period
 from insights.selectors import EPOCH, insights_leaderboard, insights_summary, insights_timeline
 from insights.services import rollups_rebuild
@@ -38,11 +38,12 @@ def _buckets(day: date) -> list[tuple[str, date]]:
     return [("day", day), ("week", day - timedelta(days=day.weekday())), ("month", day.replace(day=1))]
 
 
-def expected_rollups(organization: Organization) -> tuple[dict, dict, dict]:
-    """What the three rollup tables must hold for the organisation, counted in Python from the rows."""
+def expected_rollups(organization: Organization) -> tuple[dict, dict, dict, dict]:
+    """What the four rollup tables must hold for the organisation, counted in Python from the rows."""
     tz = ZoneInfo(Organization.objects.get(pk=organization.pk).timezone)
     days: Counter = Counter()
     members: dict = defaultdict(lambda: ([], [], []))
+    per_value: dict = defaultdict(lambda: ([], [], []))
     givers: dict = defaultdict(set)
     for recognition in Recognition.objects.filter(organization=organization, is_hidden=False):
         day = recognition.given_at.astimezone(tz).date()
@@ -50,6 +51,8 @@ def expected_rollups(organization: Organization) -> tuple[dict, dict, dict]:
         days[(day, recognition.core_value_id, "recognitions")] += 1
         members[(recognition.given_by_id, day.year)][0].append(number)
         members[(recognition.given_for_id, day.year)][1].append(number)
+        per_value[(recognition.given_by_id, recognition.core_value_id, day.year)][0].append(number)
+        per_value[(recognition.given_for_id, recognition.core_value_id, day.year)][1].append(number)
         for unit, start in _buckets(day):
             givers[(unit, start)].add(recognition.given_by_id)
     hi5s = Hi5.objects.filter(recognition__organization=organization, recognition__is_hidden=False)
@@ -57,17 +60,19 @@ def expected_rollups(organization: Organization) -> tuple[dict, dict, dict]:
         day = hi5.given_at.astimezone(tz).date()
         days[(day, hi5.recognition.core_value_id, "hi5s")] += 1
         members[(hi5.recognition.given_for_id, day.year)][2].append((day - EPOCH).days)
+        per_value[(hi5.recognition.given_for_id, hi5.recognition.core_value_id, day.year)][2].append((day - EPOCH).days)
     per_day = defaultdict(lambda: [0, 0])
     for (day, value, kind), count in days.items():
         per_day[(day, value)][kind == "hi5s"] = count
     return (
         {key: tuple(counts) for key, counts in per_day.items()},
         {key: tuple(tuple(sorted(one)) for one in lists) for key, lists in members.items()},
+        {key: tuple(tuple(sorted(one)) for one in lists) for key, lists in per_value.items()},
         {key: len(people) for key, people in givers.items()},
     )
 
 
-def actual_rollups(organization: Organization) -> tuple[dict, dict, dict]:
+def actual_rollups(organization: Organization) -> tuple[dict, dict, dict, dict]:
     """The rollup tables' rows of the organisation (rows that count nothing any more left aside)."""
     per_day = {
         (row.day, row.core_value_id): (row.recognitions, row.hi5s)
@@ -79,10 +84,19 @@ def actual_rollups(organization: Organization) -> tuple[dict, dict, dict]:
         for row in MemberYear.objects.filter(organization=organization)
         if row.given_days or row.received_days or row.hi5_days
     }
+    per_value = {
+        (row.member_id, row.core_value_id, row.year): (
+            tuple(row.given_days),
+            tuple(row.received_days),
+            tuple(row.hi5_days),
+        )
+        for row in MemberValueYear.objects.filter(organization=organization)
+        if row.given_days or row.received_days or row.hi5_days
+    }
     givers = {
         (row.unit, row.start): row.givers for row in GiverCount.objects.filter(organization=organization) if row.givers
     }
-    return per_day, members, givers
+    return per_day, members, per_value, givers
 
 
 def naive_summary(organization: Organization, period: Period) -> dict:
@@ -106,18 +120,32 @@ def naive_summary(organization: Organization, period: Period) -> dict:
     }
 
 
-def naive_leaderboard(organization: Organization, period: Period) -> list[tuple[int, int]]:
-    """(member, count) by recognitions received, active members, count then id."""
-    counts = Counter(
-        Recognition.objects.filter(
+def naive_leaderboard(organization: Organization, period: Period, by: str, core_value) -> list[tuple[int, int]]:
+    """(member, count) read from the recognitions and Hi5s themselves: active members, count then id."""
+    if by == "hi5s_received":
+        rows = Hi5.objects.filter(
+            recognition__organization=organization,
+            recognition__is_hidden=False,
+            given_at__gte=period.start,
+            given_at__lt=period.end,
+            recognition__given_for__soft_delete_at__isnull=True,
+        )
+        if core_value is not None:
+            rows = rows.filter(recognition__core_value=core_value)
+        people = rows.values_list("recognition__given_for_id", flat=True)
+    else:
+        person = "given_for" if by == "received" else "given_by"
+        rows = Recognition.objects.filter(
             organization=organization,
             is_hidden=False,
             given_at__gte=period.start,
             given_at__lt=period.end,
-            given_for__soft_delete_at__isnull=True,
-        ).values_list("given_for_id", flat=True)
-    )
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            **{f"{person}__soft_delete_at__isnull": True},
+        )
+        if core_value is not None:
+            rows = rows.filter(core_value=core_value)
+        people = rows.values_list(f"{person}_id", flat=True)
+    return sorted(Counter(people).items(), key=lambda item: (-item[1], item[0]))
 
 
 # --- random writes -------------------------------------------------------------------------------------------
@@ -237,8 +265,11 @@ def test_the_rollups_equal_a_direct_count_after_any_writes(first_timezone, steps
         )
         summary = insights_summary(organization, period)
         assert {key: summary[key] for key in naive_summary(organization, period)} == naive_summary(organization, period)
-        ranking = insights_leaderboard(organization, period, by="received", core_value_id=None, limit=50)
-        assert [(entry["user"].pk, entry["count"]) for entry in ranking] == naive_leaderboard(organization, period)
+        for by in ("received", "given", "hi5s_received"):
+            for value in (None, values[0]):
+                ranking = insights_leaderboard(organization, period, by=by, core_value_id=value and value.pk, limit=50)
+                naive = naive_leaderboard(organization, period, by, value)
+                assert [(entry["user"].pk, entry["count"]) for entry in ranking] == naive
         points = insights_timeline(organization, period, "week")
         assert sum(point["recognitions"] for point in points) == summary["recognitions"]
         # and a rebuild from the tables writes the same

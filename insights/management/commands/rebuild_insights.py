@@ -6,8 +6,8 @@ from peerly.api.exceptions import NotFound
 
 class Command(BaseCommand):
     help = (
-        "Recompute the insights' rollups (recognitions and Hi5s per day, members' days, givers per day, week "
-        "and month) from the recognitions and Hi5s. PostgreSQL keeps them exact by itself: use after a "
+        "Recompute the insights' rollups (recognitions and Hi5s per day, members' days, also per core value, "
+        "givers per day, week and month) from the recognitions and Hi5s. PostgreSQL keeps them exact by itself: use after a "
         "restore or a bulk load made with triggers disabled. Writers wait while it runs."
     )
 
