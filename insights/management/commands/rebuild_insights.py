@@ -7,8 +7,8 @@ from peerly.api.exceptions import NotFound
 class Command(BaseCommand):
     help = (
         "Recompute the insights' rollups (recognitions and Hi5s per day, members' days, also per core value, "
-        "givers per day, week and month) from the recognitions and Hi5s. PostgreSQL keeps them exact by itself: use after a "
-        "restore or a bulk load made with triggers disabled. Writers wait while it runs."
+        "givers per day, week and month) from the recognitions and Hi5s. PostgreSQL keeps them exact by "
+        "itself: use after a restore or a bulk load made with triggers disabled. Writers wait while it runs."
     )
 
     def add_arguments(self, parser):
