@@ -176,7 +176,8 @@ def seed(
                 "recognitions_hi5",
                 "recognitions_recognitioncounter",
                 "insights_organizationday",
-                "insights_memberyear",
+                "insights_memberdays",
+                "insights_membervaluedays",
                 "insights_givercount",
             ):
                 # VACUUM sets the visibility map (index-only scans), ANALYZE the planner's statistics.

@@ -32,56 +32,64 @@ class OrganizationDay(models.Model):
         return f"{self.organization_id} {self.day} {self.core_value_id}: {self.recognitions}/{self.hi5s}"
 
 
-class MemberYear(models.Model):
-    """One member's activity in one (local) calendar year, as sorted arrays of day numbers (days since
-    1970-01-01 in the organisation's timezone, one element per recognition or Hi5, repeated when several
-    fall on one day).
+class Kind(models.TextChoices):
+    GIVEN = "given"  # visible recognitions given
+    RECEIVED = "received"  # visible recognitions received
+    HI5S = "hi5s", "Hi5s"  # Hi5s received on visible recognitions
 
-    A sorted array answers "how many in [first, last]" with two binary searches in C
-    (`width_bucket(last, days) - width_bucket(first - 1, days)`), so distinct givers, receivers,
-    participation and rankings over any period read one row per member and year, whatever the period's
-    length or the number of recognitions in it.
+
+SPAN_YEARS = 4  # MemberDays.span: the first year of a four-year span (2024 for 2024-2027)
+
+
+class MemberDays(models.Model):
+    """One member's days of one kind (given, received, Hi5s received) in a span of four years: a sorted
+    array of day numbers (days since 1970-01-01 in the organisation's timezone), one element per
+    recognition or Hi5, repeated when several fall on one day.
+
+    A sorted array answers "how many in a period" with two binary searches in C (`width_bucket(last,
+    days) - width_bucket(first - 1, days)`), so distinct givers, receivers, participation and rankings
+    over any period read one or two small rows per member, whatever the period's length or the number of
+    recognitions in it. A row holds four years so that it stays small: each write rewrites the array it
+    grows.
     """
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    year = models.IntegerField()
-    given_days = ArrayField(models.IntegerField(), default=list)  # visible recognitions given
-    received_days = ArrayField(models.IntegerField(), default=list)  # visible recognitions received
-    hi5_days = ArrayField(models.IntegerField(), default=list)  # Hi5s received on visible recognitions
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    span = models.IntegerField()
+    days = ArrayField(models.IntegerField(), default=list)
 
     class Meta:
+        verbose_name_plural = "member days"
         constraints = [
-            models.UniqueConstraint(fields=["member", "year"], name="insights_member_year_unique"),
+            models.UniqueConstraint(fields=["member", "kind", "span"], name="insights_member_days_unique"),
         ]
-        indexes = [models.Index(fields=["organization", "year"], name="insights_member_year_org")]
+        indexes = [models.Index(fields=["organization", "kind", "span"], name="insights_member_days_read")]
 
     def __str__(self) -> str:
-        return f"{self.member_id} in {self.year}"
+        return f"{self.member_id} {self.kind} from {self.span}"
 
 
-class MemberValueYear(models.Model):
-    """A member's activity in one year for one core value: `MemberYear`'s arrays, for the leaderboard of
-    one core value (a twentieth of the rows, say, instead of every recognition of the period)."""
+class MemberValueDays(models.Model):
+    """`MemberDays` for one core value: the leaderboard of one core value. A table of its own, so that
+    the rows of every core value, which the other insights read, stay together on few pages."""
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     core_value = models.ForeignKey("corevalues.CoreValue", on_delete=models.CASCADE, related_name="+")
-    year = models.IntegerField()
-    given_days = ArrayField(models.IntegerField(), default=list)
-    received_days = ArrayField(models.IntegerField(), default=list)
-    hi5_days = ArrayField(models.IntegerField(), default=list)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    span = models.IntegerField()
+    days = ArrayField(models.IntegerField(), default=list)
 
     class Meta:
+        verbose_name_plural = "member value days"
         constraints = [
-            models.UniqueConstraint(fields=["member", "core_value", "year"], name="insights_member_value_year_unique"),
+            models.UniqueConstraint(fields=["member", "core_value", "kind", "span"], name="insights_value_days_unique"),
         ]
-        indexes = [
-            models.Index(fields=["organization", "core_value", "year"], name="insights_member_value_year_org"),
-        ]
+        indexes = [models.Index(fields=["organization", "core_value", "kind", "span"], name="insights_value_days_read")]
 
     def __str__(self) -> str:
-        return f"{self.member_id} for {self.core_value_id} in {self.year}"
+        return f"{self.member_id} {self.kind} for {self.core_value_id} from {self.span}"
 
 
 class Interval(models.TextChoices):

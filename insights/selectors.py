@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from accounts.scoping import reaches, target_organization
 from corevalues.models import CoreValue
-from insights.models import GiverCount, MemberYear, OrganizationDay
+from insights.models import SPAN_YEARS, GiverCount, Kind, MemberDays, OrganizationDay
 from insights.periods import Period
 from peerly.api.exceptions import AccessDenied, NotFound, UnknownReference
 from recognitions.models import Recognition
@@ -80,12 +80,14 @@ def _days_to_weeks(days: list[int]) -> set[date]:
 
 def member_stats(member: User) -> MemberStats:
     """A member's record, all time: hidden recognitions (and their Hi5s) left out. Three queries whatever
-    the member's history: their rows of the rollups (a handful, one per year), the first and last
+    the member's history: their rows of the rollups (a handful, three per four years), the first and last
     recognition given (two index probes), and the core values they were recognised for."""
     organization = member.organization
     tz = ZoneInfo(organization.timezone)
-    years = list(MemberYear.objects.filter(member=member).values_list("given_days", "received_days", "hi5_days"))
-    given_days = [number for given, _, _ in years for number in given]
+    days: dict[str, list[int]] = {kind: [] for kind in Kind}
+    for kind, some in MemberDays.objects.filter(member=member).values_list("kind", "days"):
+        days[kind].extend(some)
+    given_days = days[Kind.GIVEN]
     giving = (
         Recognition.objects.visible().filter(given_by=member).aggregate(first=Min("given_at"), last=Max("given_at"))
     )
@@ -100,8 +102,8 @@ def member_stats(member: User) -> MemberStats:
     this_week = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())
     return MemberStats(
         given=len(given_days),
-        received=sum(len(received) for _, received, _ in years),
-        hi5s_received=sum(len(hi5s) for _, _, hi5s in years),
+        received=len(days[Kind.RECEIVED]),
+        hi5s_received=len(days[Kind.HI5S]),
         hi5_quota_balance=member.hi5_quota_balance,
         next_renewal_at=quota_next_renewal_at(
             now=now, frequency=organization.hi5_quota_renewal_frequency, timezone_name=organization.timezone
@@ -124,11 +126,16 @@ def day_number(day: date) -> int:
     return (day - EPOCH).days
 
 
-# How many of a member's days (a sorted array of `insights_memberyear`, alias m) fall in a period, from
-# the day before its first to its last (day numbers): `width_bucket(last, m.days) - width_bucket(before,
+def span_of(year: int) -> int:
+    """The four-year span a year's days are kept in (`MemberDays.span`)."""
+    return year - year % SPAN_YEARS
+
+
+# How many of a member's days (the sorted array of an `insights_memberdays` row, alias m) fall in a period,
+# from the day before its first to its last (day numbers): `width_bucket(last, m.days) - width_bucket(before,
 # m.days)`, two binary searches (`width_bucket(x, sorted_array)` counts the elements <= x).
 #
-# Per member over the years a period touches: what they gave and received in the period and in the one
+# Per member, over the spans a period touches: what they gave and received in the period and in the one
 # before; then who took part, over the members whose rows exist (the rest took part in neither).
 PARTICIPATION_SQL = """
 SELECT count(*) FILTER (WHERE s.given > 0),
@@ -140,14 +147,17 @@ SELECT count(*) FILTER (WHERE s.given > 0),
        (SELECT count(*) FROM accounts_user AS a WHERE a.organization_id = %(org)s AND a.soft_delete_at IS NULL)
 FROM (
     SELECT m.member_id,
-           sum(width_bucket(%(last)s, m.given_days) - width_bucket(%(before)s, m.given_days)) AS given,
-           sum(width_bucket(%(last)s, m.received_days) - width_bucket(%(before)s, m.received_days)) AS received,
-           sum(width_bucket(%(previous_last)s, m.given_days) - width_bucket(%(previous_before)s, m.given_days))
-               AS previous_given,
-           sum(width_bucket(%(previous_last)s, m.received_days) - width_bucket(%(previous_before)s, m.received_days))
-               AS previous_received
-    FROM insights_memberyear AS m
-    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s
+           sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))
+               FILTER (WHERE m.kind = 'given') AS given,
+           sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))
+               FILTER (WHERE m.kind = 'received') AS received,
+           sum(width_bucket(%(previous_last)s, m.days) - width_bucket(%(previous_before)s, m.days))
+               FILTER (WHERE m.kind = 'given') AS previous_given,
+           sum(width_bucket(%(previous_last)s, m.days) - width_bucket(%(previous_before)s, m.days))
+               FILTER (WHERE m.kind = 'received') AS previous_received
+    FROM insights_memberdays AS m
+    WHERE m.organization_id = %(org)s AND m.kind IN ('given', 'received')
+      AND m.span BETWEEN %(first_span)s AND %(last_span)s
     GROUP BY m.member_id
 ) AS s
 JOIN accounts_user AS u ON u.id = s.member_id
@@ -166,8 +176,8 @@ def _participation(organization: Organization, period: Period, previous: Period)
                 "last": day_number(period.last_day),
                 "previous_before": day_number(previous.first_day) - 1,
                 "previous_last": day_number(previous.last_day),
-                "first_year": previous.first_day.year,
-                "last_year": period.last_day.year,
+                "first_span": span_of(previous.first_day.year),
+                "last_span": span_of(period.last_day.year),
             },
         )
         givers, receivers, participants, previous_givers, previous_receivers, previous_participants, active = (
@@ -249,10 +259,10 @@ DISTINCT_GIVERS_SQL = """
 SELECT count(*) FILTER (WHERE s.head > 0), count(*) FILTER (WHERE s.tail > 0)
 FROM (
     SELECT m.member_id,
-           sum(width_bucket(%(first_last)s, m.given_days) - width_bucket(%(first_before)s, m.given_days)) AS head,
-           sum(width_bucket(%(last_last)s, m.given_days) - width_bucket(%(last_before)s, m.given_days)) AS tail
-    FROM insights_memberyear AS m
-    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s
+           sum(width_bucket(%(first_last)s, m.days) - width_bucket(%(first_before)s, m.days)) AS head,
+           sum(width_bucket(%(last_last)s, m.days) - width_bucket(%(last_before)s, m.days)) AS tail
+    FROM insights_memberdays AS m
+    WHERE m.organization_id = %(org)s AND m.kind = 'given' AND m.span = ANY(%(spans)s)
     GROUP BY m.member_id
 ) AS s
 """
@@ -269,8 +279,7 @@ def _givers_in_partial_buckets(organization: Organization, first: tuple[date, da
                 "first_last": day_number(first[1]),
                 "last_before": day_number(last[0]) - 1,
                 "last_last": day_number(last[1]),
-                "first_year": first[0].year,
-                "last_year": last[1].year,
+                "spans": sorted({span_of(day.year) for day in (*first, *last)}),
             },
         )
         return cursor.fetchone()
@@ -329,23 +338,24 @@ def leaderboard_organization(*, actor: User, org_id: int | None) -> Organization
     return organization
 
 
-# The leaderboard: per active member, their count in the period from their rows of the years it touches (of
-# one core value's rollup when one is asked for); ranked over everyone with at least one, then cut to the
-# limit. `{days}` and `{table}` come from the fixed lists below, never from the request.
+# The leaderboard: per active member, their count in the period from their rows of the spans it touches (of
+# every core value, or of the one asked for: insights_membervaluedays); ranked over everyone with at least
+# one, then cut to the limit.
 LEADERBOARD_SQL = """
 SELECT s.member_id, s.count, rank() OVER (ORDER BY s.count DESC)
 FROM (
-    SELECT m.member_id, sum(width_bucket(%(last)s, m.{days}) - width_bucket(%(before)s, m.{days}))::integer AS count
+    SELECT m.member_id, sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))::integer AS count
     FROM {table} AS m
     JOIN accounts_user AS u ON u.id = m.member_id AND u.soft_delete_at IS NULL
-    WHERE m.organization_id = %(org)s AND m.year BETWEEN %(first_year)s AND %(last_year)s {of_value}
+    WHERE m.organization_id = %(org)s AND m.kind = %(kind)s AND m.span BETWEEN %(first_span)s AND %(last_span)s
+      {of_value}
     GROUP BY m.member_id
 ) AS s
 WHERE s.count > 0
 ORDER BY s.count DESC, s.member_id
 LIMIT %(limit)s
 """
-LEADERBOARD_COLUMNS = {"received": "received_days", "given": "given_days", "hi5s_received": "hi5_days"}
+LEADERBOARD_KINDS = {"received": Kind.RECEIVED, "given": Kind.GIVEN, "hi5s_received": Kind.HI5S}
 
 
 def _ranking(
@@ -353,23 +363,20 @@ def _ranking(
 ) -> list[tuple]:
     """(member id, count, rank) of the period's top members."""
     if core_value_id is None:
-        sql = LEADERBOARD_SQL.format(days=LEADERBOARD_COLUMNS[by], table="insights_memberyear", of_value="")
-    else:
-        sql = LEADERBOARD_SQL.format(
-            days=LEADERBOARD_COLUMNS[by],
-            table="insights_membervalueyear",
-            of_value="AND m.core_value_id = %(core_value)s",
-        )
+        sql = LEADERBOARD_SQL.format(table="insights_memberdays", of_value="")
+    else:  # fixed fragments, the core value itself a parameter
+        sql = LEADERBOARD_SQL.format(table="insights_membervaluedays", of_value="AND m.core_value_id = %(core_value)s")
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
             {
                 "org": organization.pk,
+                "kind": str(LEADERBOARD_KINDS[by]),
                 "core_value": core_value_id,
                 "before": day_number(period.first_day) - 1,
                 "last": day_number(period.last_day),
-                "first_year": period.first_day.year,
-                "last_year": period.last_day.year,
+                "first_span": span_of(period.first_day.year),
+                "last_span": span_of(period.last_day.year),
                 "limit": limit,
             },
         )

@@ -18,17 +18,18 @@ from hypothesis import strategies as st
 from accounts.models import Organization, User
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from corevalues.tests.factories import CoreValueFactory
-from insights.models import GiverCount, MemberValueYear, MemberYear, OrganizationDay
+from insights.models import GiverCount, MemberDays, MemberValueDays, OrganizationDay
 from insights.periods import Period
-from insights.selectors import EPOCH, insights_leaderboard, insights_summary, insights_timeline
+from insights.selectors import EPOCH, insights_leaderboard, insights_summary, insights_timeline, span_of
 from insights.services import rollups_rebuild
 from recognitions.models import Hi5, Recognition
 from recognitions.services import hi5_quotas_renew
 from recognitions.tests.factories import Hi5Factory, RecognitionFactory
 
 TIMEZONES = ("UTC", "Asia/Kolkata", "America/Los_Angeles")
-# Around a new year (a week across two years) and the United States' spring DST change of 2026.
-ORIGINS = (datetime(2025, 12, 27, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC))
+# Around a new year that starts a four-year span of the members' days (a week across two years and two
+# spans), and the United States' spring DST change of 2026.
+ORIGINS = (datetime(2027, 12, 27, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC))
 
 
 # --- the direct count --------------------------------------------------------------------------------------
@@ -42,32 +43,33 @@ def expected_rollups(organization: Organization) -> tuple[dict, dict, dict, dict
     """What the four rollup tables must hold for the organisation, counted in Python from the rows."""
     tz = ZoneInfo(Organization.objects.get(pk=organization.pk).timezone)
     days: Counter = Counter()
-    members: dict = defaultdict(lambda: ([], [], []))
-    per_value: dict = defaultdict(lambda: ([], [], []))
+    members: dict = defaultdict(list)  # (member, kind, span) -> day numbers
+    per_value: dict = defaultdict(list)  # (member, core value, kind, span) -> day numbers
     givers: dict = defaultdict(set)
+
+    def count(member_id: int, kind: str, core_value_id: int, day: date) -> None:
+        members[(member_id, kind, span_of(day.year))].append((day - EPOCH).days)
+        per_value[(member_id, core_value_id, kind, span_of(day.year))].append((day - EPOCH).days)
+
     for recognition in Recognition.objects.filter(organization=organization, is_hidden=False):
         day = recognition.given_at.astimezone(tz).date()
-        number = (day - EPOCH).days
         days[(day, recognition.core_value_id, "recognitions")] += 1
-        members[(recognition.given_by_id, day.year)][0].append(number)
-        members[(recognition.given_for_id, day.year)][1].append(number)
-        per_value[(recognition.given_by_id, recognition.core_value_id, day.year)][0].append(number)
-        per_value[(recognition.given_for_id, recognition.core_value_id, day.year)][1].append(number)
+        count(recognition.given_by_id, "given", recognition.core_value_id, day)
+        count(recognition.given_for_id, "received", recognition.core_value_id, day)
         for unit, start in _buckets(day):
             givers[(unit, start)].add(recognition.given_by_id)
     hi5s = Hi5.objects.filter(recognition__organization=organization, recognition__is_hidden=False)
     for hi5 in hi5s.select_related("recognition"):
         day = hi5.given_at.astimezone(tz).date()
         days[(day, hi5.recognition.core_value_id, "hi5s")] += 1
-        members[(hi5.recognition.given_for_id, day.year)][2].append((day - EPOCH).days)
-        per_value[(hi5.recognition.given_for_id, hi5.recognition.core_value_id, day.year)][2].append((day - EPOCH).days)
+        count(hi5.recognition.given_for_id, "hi5s", hi5.recognition.core_value_id, day)
     per_day = defaultdict(lambda: [0, 0])
-    for (day, value, kind), count in days.items():
-        per_day[(day, value)][kind == "hi5s"] = count
+    for (day, value, kind), number in days.items():
+        per_day[(day, value)][kind == "hi5s"] = number
     return (
         {key: tuple(counts) for key, counts in per_day.items()},
-        {key: tuple(tuple(sorted(one)) for one in lists) for key, lists in members.items()},
-        {key: tuple(tuple(sorted(one)) for one in lists) for key, lists in per_value.items()},
+        {key: tuple(sorted(numbers)) for key, numbers in members.items()},
+        {key: tuple(sorted(numbers)) for key, numbers in per_value.items()},
         {key: len(people) for key, people in givers.items()},
     )
 
@@ -80,18 +82,14 @@ def actual_rollups(organization: Organization) -> tuple[dict, dict, dict, dict]:
         if (row.recognitions, row.hi5s) != (0, 0)
     }
     members = {
-        (row.member_id, row.year): (tuple(row.given_days), tuple(row.received_days), tuple(row.hi5_days))
-        for row in MemberYear.objects.filter(organization=organization)
-        if row.given_days or row.received_days or row.hi5_days
+        (row.member_id, row.kind, row.span): tuple(row.days)
+        for row in MemberDays.objects.filter(organization=organization)
+        if row.days
     }
     per_value = {
-        (row.member_id, row.core_value_id, row.year): (
-            tuple(row.given_days),
-            tuple(row.received_days),
-            tuple(row.hi5_days),
-        )
-        for row in MemberValueYear.objects.filter(organization=organization)
-        if row.given_days or row.received_days or row.hi5_days
+        (row.member_id, row.core_value_id, row.kind, row.span): tuple(row.days)
+        for row in MemberValueDays.objects.filter(organization=organization)
+        if row.days
     }
     givers = {
         (row.unit, row.start): row.givers for row in GiverCount.objects.filter(organization=organization) if row.givers
@@ -280,25 +278,29 @@ def test_the_rollups_equal_a_direct_count_after_any_writes(first_timezone, steps
 
 @pytest.mark.django_db
 def test_a_timezone_change_moves_recognitions_to_their_new_days():
-    # given: 23:30 UTC on 31 December, the last day of 2025 in UTC, already 2026 in Kolkata
+    # given: 23:30 UTC on 31 December 2027, the last day of a four-year span in UTC, already 2028 in Kolkata
     organization = OrganizationFactory(timezone="UTC")
-    recognition = RecognitionFactory(organization=organization, given_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))
+    recognition = RecognitionFactory(organization=organization, given_at=datetime(2027, 12, 31, 23, 30, tzinfo=UTC))
     assert list(OrganizationDay.objects.filter(organization=organization).values_list("day", flat=True)) == [
-        date(2025, 12, 31)
+        date(2027, 12, 31)
     ]
+    assert set(MemberDays.objects.filter(member=recognition.given_by).values_list("span", flat=True)) == {2024}
     # when
     organization.timezone = "Asia/Kolkata"
     organization.save()
     # then
     assert list(OrganizationDay.objects.filter(organization=organization).values_list("day", flat=True)) == [
-        date(2026, 1, 1)
+        date(2028, 1, 1)
     ]
-    assert MemberYear.objects.get(member=recognition.given_by).year == 2026
+    assert list(MemberDays.objects.filter(member=recognition.given_by).values_list("span", "days")) == [
+        (2028, [(date(2028, 1, 1) - EPOCH).days])
+    ]
     assert set(GiverCount.objects.filter(organization=organization).values_list("unit", "start")) == {
-        ("day", date(2026, 1, 1)),
-        ("week", date(2025, 12, 29)),
-        ("month", date(2026, 1, 1)),
+        ("day", date(2028, 1, 1)),
+        ("week", date(2027, 12, 27)),
+        ("month", date(2028, 1, 1)),
     }
+    assert actual_rollups(organization) == expected_rollups(organization)
 
 
 @pytest.mark.django_db
@@ -309,7 +311,8 @@ def test_the_rebuild_command_repairs_damaged_rollups():
     organization = recognition.organization
     right = actual_rollups(organization)
     OrganizationDay.objects.update(recognitions=7)
-    MemberYear.objects.update(given_days=[1, 2, 3])
+    MemberDays.objects.update(days=[1, 2, 3])
+    MemberValueDays.objects.all().delete()
     GiverCount.objects.all().delete()
     out = io.StringIO()
     # when
@@ -327,54 +330,61 @@ def test_the_rebuild_command_names_an_unknown_organisation():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_hides_and_gives_of_one_giver_keep_the_givers_exact():
-    """A moderator hides and restores a giver's recognition of 30 December 2025 while the giver gives
-    others on 1-3 January 2026: one week (from Monday 29 December), two years (two rows of the giver's
-    days, two core values: nothing else serialises the two). Each side decides the week's distinct givers from the
-    table: without the giver's lock, each would miss the other's uncommitted change and count them twice
-    (or not at all)."""
+    """Trial after trial, from a week with nothing visible: a moderator shows again a giver's recognition
+    of 30 December 2027 while, at the same moment, the giver gives another on 1 January 2028: one week
+    (from Monday 27 December), two four-year spans (two rows of the giver's days) and two core values, so
+    no row of the rollups serialises the two. Each side decides the week's distinct givers from the table:
+    without the giver's lock, each would miss the other's uncommitted change and count the giver twice."""
     organization = OrganizationFactory()
     giver, receiver = UserFactory.create_batch(2, organization=organization, password="!")
-    # Two core values: the feed's counter of one core value would serialise them too.
     value, other_value = CoreValueFactory.create_batch(2, organization=organization)
     december = RecognitionFactory(
         organization=organization,
         given_by=giver,
         given_for=receiver,
         core_value=other_value,
-        given_at=datetime(2025, 12, 30, 12, tzinfo=UTC),
+        given_at=datetime(2027, 12, 30, 12, tzinfo=UTC),
+        hidden=True,
     )
+    trials = 25
+    barrier = threading.Barrier(3)
     errors: list[BaseException] = []
-    barrier = threading.Barrier(2)
 
     def run(work):
         try:
-            barrier.wait()
-            for index in range(40):
-                work(index)
+            for _ in range(trials):
+                barrier.wait()  # the trial starts
+                work()
+                barrier.wait()  # the trial is over
         except BaseException as exc:  # reported below, from the test's own thread
             errors.append(exc)
+            barrier.abort()
         finally:
             connection.close()
 
-    def give(index: int) -> None:
+    def give() -> None:
         Recognition.objects.create(
             organization=organization,
             given_by=giver,
             given_for=receiver,
             core_value=value,
             text="Thanks",
-            given_at=datetime(2026, 1, 1 + index % 3, 12, tzinfo=UTC),
+            given_at=datetime(2028, 1, 1, 12, tzinfo=UTC),
         )
 
-    def hide_and_restore(index: int) -> None:
-        Recognition.objects.filter(pk=december.pk).update(is_hidden=index % 2 == 0)
-        if index % 4 == 3:  # and now and then the giver's January ones too, in one statement
-            Recognition.objects.filter(given_by=giver, given_at__year=2026).update(is_hidden=index % 8 == 3)
+    def show() -> None:
+        Recognition.objects.filter(pk=december.pk).update(is_hidden=False)
 
-    threads = [threading.Thread(target=run, args=(work,)) for work in (give, hide_and_restore)]
+    threads = [threading.Thread(target=run, args=(work,)) for work in (give, show)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for _ in range(trials):
+            Recognition.objects.filter(given_by=giver).update(is_hidden=True)  # nothing visible in the week
+            barrier.wait()
+            barrier.wait()
+    finally:
+        for thread in threads:
+            thread.join()
     assert errors == []
     assert actual_rollups(organization) == expected_rollups(organization)
