@@ -76,3 +76,22 @@ def test_request_lines_and_query_counts(seeded, settings):
     assert counts["feed"]["queries"] == counts["feed_offset"]["queries"] == 3
     assert counts["create"]["queries"] <= 6
     assert counts["hi5"]["queries"] <= 6
+
+
+def test_the_writes_are_compared_round_by_round():
+    from bench.main import combine, paired_ratios
+
+    def one(requests: int, cpu: float) -> dict:
+        return {
+            "requests": requests,
+            "seconds": 3.0,
+            "loadavg_1m": 1.0,
+            **dict.fromkeys(("p50_ms", "p90_ms", "p99_ms", "max_ms"), 10.0),
+            **dict.fromkeys(("non_2xx_3xx", "socket_errors", "timeouts"), 0),
+            "cpu_ms_per_request": cpu,
+        }
+
+    on, off = [one(270, 5.2), one(300, 5.0), one(330, 5.1)], [one(300, 4.8), one(300, 4.9), one(300, 4.7)]
+    assert paired_ratios(on, off) == [0.9, 1.0, 1.1]
+    assert combine(on)["rps"] == 100.0
+    assert combine(on)["cpu_ms_per_request"] == 5.1  # the median slice's
