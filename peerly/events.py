@@ -44,7 +44,7 @@ class TaskDefer:
     (its `procrastinate_defer_jobs_v1` function; queue, priority and locks from the registered task;
     the same JSON arguments), so workers and the admin see ordinary jobs, without the deferrer's
     per-call Python (task, job manager and job built and copied, log records built and dropped, the
-    arguments adapted as an array of records): an event's Python falls from 0.37 to 0.20 ms in
+    arguments adapted as an array of records): an event's Python falls from 0.36 to 0.20 ms in
     process (BENCHMARKS.md). For the writes' events; tasks with a queueing lock or a schedule keep
     `jobs()` (its AlreadyEnqueued, its schedule_in)."""
 
