@@ -15,6 +15,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -126,7 +127,7 @@ def run_wrk(*, url: str, requests_file: Path, seconds: int, connections: int) ->
 
 def combine(slices: list[dict]) -> dict:
     """One endpoint's figures over its slices: req/s over the total time, the mean of the slices' p50 and
-    p90, the worst of their p99 and max."""
+    p90, the worst of their p99 and max (and the median of the worker's CPU per request, when measured)."""
     seconds = sum(one["seconds"] for one in slices)
     requests = sum(one["requests"] for one in slices)
     return {
@@ -140,6 +141,11 @@ def combine(slices: list[dict]) -> dict:
         "max_ms": max(one["max_ms"] for one in slices),
         **{key: sum(one[key] for one in slices) for key in ("non_2xx_3xx", "socket_errors", "timeouts")},
         "loadavg_1m": [one["loadavg_1m"] for one in slices],
+        **(
+            {"cpu_ms_per_request": round(statistics.median(one["cpu_ms_per_request"] for one in slices), 2)}
+            if all("cpu_ms_per_request" in one for one in slices)
+            else {}
+        ),
     }
 
 
@@ -214,13 +220,23 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
         if not args.only or "export" in args.only:
             results["export"] = measure_export(url, server, out)
         if writes:
-            quiet = interleaved_writes(env, args, out, url, [e for e, _ in writes], slices)
+            quiet = interleaved_writes(env, args, out, server, url, [e for e, _ in writes], slices)
             for endpoint, label in writes:
                 results[endpoint] = read_figures(endpoint, label, slices[endpoint], prepare)
             for endpoint, label in QUIET_WRITES:
                 if endpoint in quiet:
                     results[endpoint] = combine(quiet[endpoint])
                     report(label, results[endpoint])
+            for endpoint, _label in writes:
+                ratios = paired_ratios(slices[endpoint], quiet[f"{endpoint}_quiet"])
+                results[endpoint]["round_ratios"] = ratios
+                print(
+                    f"    {endpoint}: on ÷ off {results[endpoint]['rps'] / results[f'{endpoint}_quiet']['rps']:.2f} "
+                    f"(rounds: median {statistics.median(ratios):.2f}, {min(ratios):.2f}-{max(ratios):.2f}); "
+                    f"worker CPU per request {results[endpoint]['cpu_ms_per_request']:.2f} ms on, "
+                    f"{results[f'{endpoint}_quiet']['cpu_ms_per_request']:.2f} ms off",
+                    flush=True,
+                )
     finally:
         stop_server(server, server_log)
     load["after"] = os.getloadavg()
@@ -320,40 +336,70 @@ def read_figures(endpoint: str, label: str, slices: list[dict], prepare: dict) -
 
 
 def interleaved_writes(
-    env: dict, args, out: Path, url: str, writes: list[str], slices: dict[str, list[dict]]
+    env: dict,
+    args,
+    out: Path,
+    main_server: subprocess.Popen,
+    url: str,
+    writes: list[str],
+    slices: dict[str, list[dict]],
 ) -> dict[str, list[dict]]:
     """The writes with the notifications on (the main server, `url`) and off (a second server whose
-    settings turn the domain events off: bench/settings_quiet.py), in interleaved rounds, on and off in
-    turn and in alternating order, so a load that drifts weighs on both alike. Each slice has request
-    lines of its own (every Hi5 pair is a first one). Appends the "on" slices to `slices`; returns the
-    "off" ones."""
+    settings turn the domain events off: bench/settings_quiet.py), in interleaved rounds (`--write-rounds`
+    of `--write-slice` seconds), on and off in turn and in alternating order, so a load that drifts weighs
+    on both alike. Short slices and many rounds: on a shared machine the load moves within seconds, and
+    one round's on ÷ off ranges from 0.6 to 1.5 (BENCHMARKS.md), so a few rounds cannot tell 0.9 from
+    1.0. Each slice has request lines of its own (every Hi5 pair is a first one) and records the gunicorn
+    worker's CPU time per request. Appends the "on" slices to `slices`; returns the "off" ones."""
     quiet_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings_quiet"}
     server, quiet_url, server_log = serve(quiet_env, args, out / "gunicorn-quiet.log")
     quiet: dict[str, list[dict]] = {f"{endpoint}_quiet": [] for endpoint in writes}
-    slice_seconds = max(1, round(args.duration / args.rounds))
+    rounds = args.write_rounds
     try:
         wait_for_health(f"{quiet_url}/health")
         run_wrk(url=quiet_url, requests_file=out / "feed.tsv", seconds=args.warmup, connections=args.connections)
         for endpoint in writes:
             lines = (out / f"{endpoint}.tsv").read_text().splitlines(keepends=True)
-            chunk = len(lines) // (2 * args.rounds)
-            for index in range(2 * args.rounds):
+            chunk = len(lines) // (2 * rounds)
+            for index in range(2 * rounds):
                 part = out / f"{endpoint}-slice-{index}.tsv"
                 part.write_text("".join(lines[index * chunk : (index + 1) * chunk]))
-        for round_number in range(args.rounds):
+        workers = {False: gunicorn_worker(main_server.pid), True: gunicorn_worker(server.pid)}
+        for round_number in range(rounds):
             order = [(url, False), (quiet_url, True)]
             if round_number % 2:
                 order.reverse()
             for endpoint in writes:
                 for position, (target, is_quiet) in enumerate(order):
                     requests_file = out / f"{endpoint}-slice-{2 * round_number + position}.tsv"
+                    cpu_before = process_cpu_seconds(workers[is_quiet])
                     figures = run_wrk(
-                        url=target, requests_file=requests_file, seconds=slice_seconds, connections=args.connections
+                        url=target, requests_file=requests_file, seconds=args.write_slice, connections=args.connections
                     )
+                    spent = process_cpu_seconds(workers[is_quiet]) - cpu_before
+                    figures["cpu_ms_per_request"] = round(spent * 1000 / max(figures["requests"], 1), 2)
                     (quiet[f"{endpoint}_quiet"] if is_quiet else slices[endpoint]).append(figures)
     finally:
         stop_server(server, server_log)
     return quiet
+
+
+def gunicorn_worker(master_pid: int) -> int:
+    """The one worker process of a gunicorn master."""
+    return int(Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()[0])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def paired_ratios(on: list[dict], off: list[dict]) -> list[float]:
+    """on ÷ off req/s of each round (its two slices ran back to back)."""
+    return [
+        round(a["requests"] / a["seconds"] / (b["requests"] / b["seconds"]), 3) for a, b in zip(on, off, strict=True)
+    ]
 
 
 def stop_server(server: subprocess.Popen, server_log) -> None:
@@ -445,11 +491,13 @@ def targets(sizes: dict[int, dict]) -> list[tuple[str, str, bool | None]]:
         if on and off:
             ratio = on["rps"] / off["rps"]
             refused = on["non_2xx_3xx"] + off["non_2xx_3xx"]  # a refused write is cheaper: no comparison then
+            rounds = on.get("round_ratios") or [ratio]
             checks.append(
                 (
                     f"{endpoint} at N={largest:,} with notifications on: >= {NOTIFICATIONS_COST_TARGET}x the req/s "
                     "without",
-                    f"{ratio:.2f}x ({on['rps']:.0f} vs {off['rps']:.0f} req/s, {refused} non-2xx)",
+                    f"{ratio:.2f}x ({on['rps']:.0f} vs {off['rps']:.0f} req/s; {len(rounds)} rounds, median "
+                    f"{statistics.median(rounds):.2f}, {min(rounds):.2f}-{max(rounds):.2f}; {refused} non-2xx)",
                     ratio >= NOTIFICATIONS_COST_TARGET and refused == 0,
                 )
             )
@@ -523,6 +571,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--duration", type=int, default=12, help="seconds per endpoint")
     parser.add_argument("--rounds", type=int, default=3, help="the reads' interleaved rounds (duration split)")
+    parser.add_argument(
+        "--write-rounds", type=int, default=10, help="rounds of the writes, notifications on and off in turn"
+    )
+    parser.add_argument("--write-slice", type=int, default=3, help="seconds of each write slice (on or off)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per size")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
@@ -559,8 +611,9 @@ def main() -> None:
         "postgresql": server_version,
         "server": f"gunicorn, 1 worker, {args.worker_class}"
         + (f" with {args.threads} threads" if args.worker_class == "gthread" else ""),
-        "load": f"wrk, 1 thread, {args.connections} connections, {args.duration} s per endpoint "
-        f"(reads in {args.rounds} interleaved rounds)",
+        "load": f"wrk, 1 thread, {args.connections} connections, {args.duration} s per read endpoint "
+        f"(in {args.rounds} interleaved rounds); writes in {args.write_rounds} rounds of {args.write_slice} s, "
+        "notifications on and off in turn",
     }
     print(json.dumps(info, indent=2), flush=True)
     sizes = {}

@@ -98,3 +98,22 @@ def test_the_deep_pages_are_the_last_page(seeded):
     assert [item["id"] for item in last["data"]] == [item["id"] for item in cursor["data"]] == expected
     assert last["meta"]["next"] is None
     assert cursor["meta"]["next"] is None
+
+
+def test_the_writes_are_compared_round_by_round():
+    from bench.main import combine, paired_ratios
+
+    def one(requests: int, cpu: float) -> dict:
+        return {
+            "requests": requests,
+            "seconds": 3.0,
+            "loadavg_1m": 1.0,
+            **dict.fromkeys(("p50_ms", "p90_ms", "p99_ms", "max_ms"), 10.0),
+            **dict.fromkeys(("non_2xx_3xx", "socket_errors", "timeouts"), 0),
+            "cpu_ms_per_request": cpu,
+        }
+
+    on, off = [one(270, 5.2), one(300, 5.0), one(330, 5.1)], [one(300, 4.8), one(300, 4.9), one(300, 4.7)]
+    assert paired_ratios(on, off) == [0.9, 1.0, 1.1]
+    assert combine(on)["rps"] == 100.0
+    assert combine(on)["cpu_ms_per_request"] == 5.1  # the median slice's

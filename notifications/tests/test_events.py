@@ -10,7 +10,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import transaction
-from procrastinate.contrib.django.models import ProcrastinateJob
+from procrastinate import sql
+from procrastinate.contrib.django.models import ProcrastinateEvent, ProcrastinateJob
 from procrastinate.jobs import Job
 
 from accounts.tests.factories import UserFactory
@@ -18,6 +19,7 @@ from corevalues.tests.factories import CoreValueFactory
 from moderation.services import review_create
 from notifications import services
 from notifications.tasks import RETRY
+from peerly.events import DELIVER_TASK, TaskDefer, jobs, task_defer
 from recognitions.services import hi5_give, recognition_create
 from recognitions.tests.factories import RecognitionFactory
 
@@ -165,3 +167,30 @@ def test_events_are_on_and_only_the_benchmarks_baseline_turns_them_off(organizat
     settings.PEERLY_EVENTS_ENABLED = True
     recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Announced")
     assert len(events()) == 1
+
+
+def test_an_events_job_is_the_job_procrastinates_own_deferrer_writes():
+    # given the same arguments, deferred by procrastinate's deferrer and by the one statement events use
+    event = {"id": "e1", "type": "recognition.created", "organization_id": 1, "recognition_id": 2}
+    theirs = jobs(DELIVER_TASK).defer(event=event)
+    ours = task_defer(DELIVER_TASK).defer(event=event)
+    # then workers and the admin see the same job, deferred event included
+    columns = [f.name for f in ProcrastinateJob._meta.fields if f.name != "id"]
+    rows = {
+        row[0]: row[1:] for row in ProcrastinateJob.objects.filter(pk__in=[theirs, ours]).values_list("id", *columns)
+    }
+    assert rows[ours] == rows[theirs]
+    assert dict(zip(columns, rows[ours], strict=True))["status"] == "todo"
+    deferred = ProcrastinateEvent.objects.filter(job_id__in=[theirs, ours], type="deferred")
+    assert sorted(deferred.values_list("job_id", flat=True)) == [theirs, ours]
+
+
+def test_events_defer_through_procrastinates_current_function():
+    # An upgrade of procrastinate that defers through another function fails here: TaskDefer.SQL follows.
+    assert "procrastinate_defer_jobs_v1(" in sql.queries["defer_jobs"]
+    assert "procrastinate_defer_jobs_v1(" in TaskDefer.SQL
+
+
+def test_tasks_with_a_queueing_lock_keep_procrastinates_deferrer():
+    with pytest.raises(ValueError, match="queueing lock"):
+        TaskDefer("notifications.weekly_digests")
