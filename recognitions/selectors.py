@@ -4,12 +4,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from accounts.scoping import scope_to_actor, scoped_organization_id
 from peerly.api.exceptions import NotFound
+from peerly.queries import QueryShape
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 
 FEED_ORDER = ("-given_at", "-id")
@@ -87,22 +88,40 @@ class RecognitionFeed:
     The total is exact. Without a giver or receiver filter it is the sum of the per-(organisation, core
     value) counters the database keeps up to date (`RecognitionCounter`); with one, those indexes hold few
     rows per person and a count is cheap.
+
+    The feed holds its filters' values, not QuerySets: the total and the page are `QueryShape`s, written by
+    the ORM from the same QuerySets (`visible`, `page_queryset`) once per shape of filters, not per request.
     """
 
-    visible: QuerySet[Recognition]
-    organization_id: int | None
-    core_value_ids: Sequence[int]
-    counters_apply: bool
+    organization_id: int | None  # None: every organisation's (a super admin's)
+    given_by: Sequence[int] = ()
+    given_for: Sequence[int] = ()
+    core_value_ids: Sequence[int] = ()
+
+    @property
+    def counters_apply(self) -> bool:
+        return not (self.given_by or self.given_for)
+
+    @property
+    def visible(self) -> QuerySet[Recognition]:
+        """The feed's visible recognitions, newest first or not (the page and the count start from it)."""
+        queryset = Recognition.objects.all()
+        if self.organization_id is not None:
+            queryset = queryset.filter(organization_id=self.organization_id)
+        queryset = queryset.visible()
+        if self.given_by:
+            queryset = queryset.filter(given_by_id__in=self.given_by)
+        if self.given_for:
+            queryset = queryset.filter(given_for_id__in=self.given_for)
+        if self.core_value_ids:
+            queryset = queryset.filter(core_value_id__in=self.core_value_ids)
+        return queryset
 
     def count(self) -> int:
-        if not self.counters_apply:
-            return self.visible.count()
-        counters = RecognitionCounter.objects.all()
-        if self.organization_id is not None:
-            counters = counters.filter(organization_id=self.organization_id)
-        if self.core_value_ids:
-            counters = counters.filter(core_value_id__in=self.core_value_ids)
-        return counters.aggregate(total=Coalesce(Sum("visible"), 0))["total"]
+        filters = {"organization_id": self.organization_id, "core_value_ids": list(self.core_value_ids)}
+        if self.counters_apply:
+            return _FEED_TOTAL.value(**filters)
+        return _FEED_COUNT.value(**filters, given_by=list(self.given_by), given_for=list(self.given_for))
 
     def __len__(self) -> int:
         return self.count()
@@ -114,13 +133,41 @@ class RecognitionFeed:
         if page.stop is not None and page.stop <= offset:
             return []
         limit = None if page.stop is None else page.stop - offset
-        return list(self.page_queryset(offset=offset, limit=limit).values(*FEED_ROW_FIELDS))
+        return _FEED_PAGE.rows(
+            organization_id=self.organization_id,
+            given_by=list(self.given_by),
+            given_for=list(self.given_for),
+            core_value_ids=list(self.core_value_ids),
+            offset=offset,
+            limit=limit,
+        )
 
     def page_queryset(self, *, offset: int, limit: int | None) -> QuerySet[Recognition]:
         """The one query of a page (exposed for tests and EXPLAIN)."""
         end = None if limit is None else offset + limit
         page_ids = self.visible.order_by(*FEED_ORDER).values("pk")[offset:end]
         return _with_feed_columns(Recognition.objects.filter(pk__in=page_ids)).order_by(*FEED_ORDER)
+
+
+def _feed_counters(*, organization_id: int | None, core_value_ids: Sequence[int]) -> QuerySet[RecognitionCounter]:
+    counters = RecognitionCounter.objects.all()
+    if organization_id is not None:
+        counters = counters.filter(organization_id=organization_id)
+    if core_value_ids:
+        counters = counters.filter(core_value_id__in=core_value_ids)
+    return counters.values("visible")
+
+
+_FEED_TOTAL = QueryShape(_feed_counters, wrap="SELECT COALESCE(SUM(visible), 0)::bigint FROM ({query}) AS counters")
+_FEED_COUNT = QueryShape(
+    lambda **filters: RecognitionFeed(**filters).visible.order_by().values("pk"),
+    wrap="SELECT count(*) FROM ({query}) AS matches",
+)
+_FEED_PAGE = QueryShape(
+    lambda *, offset, limit, **filters: (
+        RecognitionFeed(**filters).page_queryset(offset=offset, limit=limit).values(*FEED_ROW_FIELDS)
+    )
+)
 
 
 def recognition_feed(
@@ -135,18 +182,11 @@ def recognition_feed(
     Filters on `organization_id` and `is_hidden = false` and orders by (given_at, id) descending, exactly the
     partial indexes' definition, so PostgreSQL can walk an index and stop after the page.
     """
-    queryset = recognitions_visible_to(actor).visible()
-    if given_by:
-        queryset = queryset.filter(given_by_id__in=given_by)
-    if given_for:
-        queryset = queryset.filter(given_for_id__in=given_for)
-    if core_value_id:
-        queryset = queryset.filter(core_value_id__in=core_value_id)
     return RecognitionFeed(
-        visible=queryset,
         organization_id=scoped_organization_id(actor),
+        given_by=tuple(given_by),
+        given_for=tuple(given_for),
         core_value_ids=tuple(core_value_id),
-        counters_apply=not (given_by or given_for),
     )
 
 
