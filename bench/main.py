@@ -137,10 +137,21 @@ def growth(before: float, after: float) -> float:
 def run_wrk(*, url: str, requests_file: Path, seconds: int, connections: int, stop_after: int = 0) -> dict:
     """wrk on one request file for `seconds` (or, with `stop_after`, until that many responses)."""
     env = {**os.environ, "BENCH_REQUESTS": str(requests_file)}
-    if stop_after:
-        env["BENCH_STOP_AFTER"] = str(stop_after)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(BENCH / "wrk.lua"), url]
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    if stop_after:
+        done = requests_file.with_suffix(".done")
+        done.unlink(missing_ok=True)
+        env.update(BENCH_STOP_AFTER=str(stop_after), BENCH_DONE_FILE=str(done))
+        wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        while wrk.poll() is None and not done.exists():
+            time.sleep(0.05)
+        if wrk.poll() is None:
+            wrk.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+        output = wrk.communicate()[0]
+        if wrk.returncode != 0:
+            raise subprocess.CalledProcessError(wrk.returncode, command, output)
+    else:
+        output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
     summary = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
     return {
         "requests": summary["requests"],
