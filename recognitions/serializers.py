@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.serializers import MAX_ID, UserSummarySerializer
 from corevalues.models import CoreValue
-from peerly.api.serializers import StrictJSONTypes
+from peerly.api.serializers import QueryParams, StrictJSONTypes
 from recognitions.models import Hi5, Recognition
 from recognitions.selectors import feed_row
 
@@ -53,7 +53,7 @@ class IdListField(serializers.CharField):
         return ",".join(str(item) for item in value)
 
 
-class RecognitionFeedParamsSerializer(serializers.Serializer):
+class RecognitionFeedParamsSerializer(QueryParams):
     given_by = IdListField(help_text="Giver id, or a comma-separated list of them.")
     given_for = IdListField(help_text="Receiver id, or a comma-separated list of them.")
     core_value_id = IdListField(help_text="Core value id, or a comma-separated list of them.")

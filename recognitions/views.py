@@ -31,9 +31,8 @@ class RecognitionViewSet(viewsets.GenericViewSet):
         "hidden by a moderator are never listed nor counted.",
     )
     def list(self, request):
-        params = RecognitionFeedParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        feed = selectors.recognition_feed(actor=request.user, **params.validated_data)
+        params = RecognitionFeedParamsSerializer.validated(request.query_params)
+        feed = selectors.recognition_feed(actor=request.user, **params)
         return LimitOffsetPagination.page_response(request, feed, RecognitionSerializer)
 
     @extend_schema(summary="A recognition (a hidden one only for moderators and admins)")

@@ -5,12 +5,14 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from peerly.api.serializers import QueryParams
+
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000_000
 
 
-class PageParams(serializers.Serializer):
+class PageParams(QueryParams):
     limit = serializers.IntegerField(min_value=1, required=False)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False, default=0)
 
@@ -30,14 +32,27 @@ class LimitOffsetPagination:
         self.total = 0
 
     def paginate_queryset(self, queryset: QuerySet | Sequence, request, view=None, *, total: int | None = None):
-        params = PageParams(data={k: request.query_params[k] for k in ("limit", "offset") if k in request.query_params})
-        params.is_valid(raise_exception=True)
-        self.limit = min(params.validated_data.get("limit", self.default_limit), MAX_LIMIT)
-        self.offset = params.validated_data["offset"]
+        self.limit, self.offset = self.page_params(request)
         if total is None:
             total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         self.total = total
         return list(queryset[self.offset : self.offset + self.limit])
+
+    @classmethod
+    def page_params(cls, request) -> tuple[int, int]:
+        """The request's (limit, offset): validated (400 `invalid_data`), the limit capped."""
+        params = PageParams.validated(
+            {k: request.query_params[k] for k in ("limit", "offset") if k in request.query_params}
+        )
+        return min(params.get("limit", cls.default_limit), MAX_LIMIT), params["offset"]
+
+    @classmethod
+    def counted_page_response(cls, request, *, total: int, items: Sequence, serializer_class: type) -> Response:
+        """How a view answers a list whose page and total it read itself (`page_params`)."""
+        paginator = cls()
+        paginator.limit, paginator.offset = cls.page_params(request)
+        paginator.total = total
+        return paginator.get_paginated_response(serializer_class(items, many=True).data)
 
     @classmethod
     def page_response(cls, request, items: QuerySet | Sequence, serializer_class: type) -> Response:
