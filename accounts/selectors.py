@@ -1,14 +1,19 @@
 """Reads on users and the organisation's audit trail, always scoped to what the caller may see."""
 
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.core.cache import caches
+from django.db.models import Count, Q, QuerySet, Window
 
 from accounts.models import Organization, User
-from accounts.scoping import scope_to_actor, scoped_organization_id
+from accounts.scoping import requested_organization_id, scope_to_actor, scoped_organization_id
 from audit.models import AuditEvent
 from peerly.api.exceptions import InvalidData, NotFound
+from peerly.queries import QueryShape
 
 
 def users_visible_to(actor: User) -> QuerySet[User]:
@@ -16,15 +21,30 @@ def users_visible_to(actor: User) -> QuerySet[User]:
     return scope_to_actor(actor, User.objects.select_related("organization"))
 
 
-def user_list(*, actor: User, starts_with: str = "", org_id: int | None = None) -> QuerySet[User]:
-    """Active members, optionally by name prefix (first, last or display name, case-insensitive)."""
-    queryset = scope_to_actor(
-        actor,
-        User.objects.select_related("organization").active(),
-        org_id=org_id,
-        listing=True,
-        denied="Only a super admin may list another organisation's users",
-    )
+USERS_DENIED = "Only a super admin may list another organisation's users"
+# What GET /users renders of a member (accounts.serializers.UserSerializer), as `.values()` names them.
+USER_ROW_FIELDS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "display_name",
+    "profile_image_url",
+    "role_id",
+    "hi5_quota_balance",
+    "organization_id",
+    "soft_delete_by_id",
+    "soft_delete_at",
+)
+MEMBER_SEARCH_CACHE = "member_search"  # the cache alias (peerly/settings.py)
+MEMBER_SEARCH_TTL_SECONDS = 600  # answers are never stale (versioned): this only bounds what is kept
+
+
+def _active_members(*, organization_id: int | None, starts_with: str) -> QuerySet[User]:
+    """Active members of one organisation (None: of every one), by name prefix, in list order."""
+    queryset = User.objects.active()
+    if organization_id is not None:
+        queryset = queryset.filter(organization_id=organization_id)
     if starts_with:
         queryset = queryset.filter(
             Q(first_name__istartswith=starts_with)
@@ -32,6 +52,70 @@ def user_list(*, actor: User, starts_with: str = "", org_id: int | None = None) 
             | Q(display_name__istartswith=starts_with)
         )
     return queryset.order_by("first_name", "last_name", "id")
+
+
+def user_list(*, actor: User, starts_with: str = "", org_id: int | None = None) -> QuerySet[User]:
+    """Active members, optionally by name prefix (first, last or display name, case-insensitive)."""
+    organization_id = requested_organization_id(actor, org_id, listing=True, denied=USERS_DENIED)
+    return _active_members(organization_id=organization_id, starts_with=starts_with).select_related("organization")
+
+
+# A page and its total in one round trip (`COUNT(*) OVER ()`: no counters keep this total); the count alone
+# only for a page past the end, which has no row to carry the total.
+_MEMBER_PAGE = QueryShape(
+    lambda *, offset, limit, **filters: (
+        _active_members(**filters)
+        .annotate(total=Window(Count("*")))
+        .values(*USER_ROW_FIELDS, "total")[offset : offset + limit]
+    )
+)
+_MEMBER_COUNT = QueryShape(
+    lambda **filters: _active_members(**filters).order_by().values("pk"), wrap="SELECT count(*) FROM ({query}) AS m"
+)
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    total: int
+    rows: list[dict[str, Any]]  # USER_ROW_FIELDS
+
+
+def member_search(
+    *, actor: User, limit: int, offset: int, starts_with: str = "", org_id: int | None = None
+) -> MemberPage:
+    """A page of user_list (as rows) and its exact total: `GET /users`, the call an SPA makes on every
+    keystroke while someone picks a colleague.
+
+    The answer for the actor's own organisation is kept in the cache under the organisation's member
+    directory version, which the token check read from the database in this request
+    (`actor.member_directory_version`, accounts.authentication) and which PostgreSQL moves in the same
+    transaction as any change to a member (accounts.models.MemberDirectoryVersion). So a cached answer is
+    the answer at the version this request sees: never one from before a change it can see, whichever
+    process made the change or cached the answer. Another organisation's list (a super admin's `org_id`)
+    and API keys' reads are not cached.
+    """
+    organization_id = requested_organization_id(actor, org_id, listing=True, denied=USERS_DENIED)
+    version = getattr(actor, "member_directory_version", None)
+    key = None
+    if version is not None and organization_id is not None and organization_id == actor.organization_id:
+        digest = hashlib.blake2b(starts_with.encode(), digest_size=12).hexdigest()
+        key = f"members:{organization_id}:{version}:{limit}:{offset}:{digest}"
+        cached = caches[MEMBER_SEARCH_CACHE].get(key)
+        if cached is not None:
+            return cached
+    rows = _MEMBER_PAGE.rows(organization_id=organization_id, starts_with=starts_with, offset=offset, limit=limit)
+    if rows:
+        total = rows[0]["total"]
+    elif offset:
+        total = _MEMBER_COUNT.value(organization_id=organization_id, starts_with=starts_with)
+    else:
+        total = 0
+    for row in rows:
+        del row["total"]
+    page = MemberPage(total=total, rows=rows)
+    if key is not None:
+        caches[MEMBER_SEARCH_CACHE].set(key, page, MEMBER_SEARCH_TTL_SECONDS)
+    return page
 
 
 def user_get(*, actor: User, user_id: int) -> User:

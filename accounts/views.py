@@ -67,10 +67,12 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[UserListParamsSerializer], summary="Active members of your organisation")
     def list(self, request):
-        params = UserListParamsSerializer(data=request.query_params.dict())
-        params.is_valid(raise_exception=True)
-        queryset = selectors.user_list(actor=request.user, **params.validated_data)
-        return LimitOffsetPagination.page_response(request, queryset, UserSerializer)
+        params = UserListParamsSerializer.validated(request.query_params.dict())
+        limit, offset = LimitOffsetPagination.page_params(request)
+        page = selectors.member_search(actor=request.user, limit=limit, offset=offset, **params)
+        return LimitOffsetPagination.counted_page_response(
+            request, total=page.total, items=page.rows, serializer_class=UserSerializer
+        )
 
     @extend_schema(summary="A user of your organisation (admins)")
     def retrieve(self, request, pk: str):

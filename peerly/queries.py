@@ -6,11 +6,13 @@ keeps the ORM as the author of the SQL (the selector's own QuerySet, so joins, c
 in one place) but asks it once: the first call of each shape builds the QuerySet with stand-in values,
 compiles it, and notes where each stand-in landed; every later call fills in the new values.
 
-A shape is what changes the SQL's text: which arguments are None, 0 or empty, the length of each list, the
-value of each bool (the builder is called with the real value of those). The other arguments are values:
-an int or str bound as a parameter becomes a parameter slot; an int the ORM writes into the SQL itself
-(LIMIT and OFFSET) is written into it again on each call, so PostgreSQL sees the same text as the ORM would
-have sent. Every other parameter of the compiled SQL (`is_hidden = false`) is a constant of the shape.
+A shape is what changes the SQL's text: which arguments are None, 0, "" or empty, the length of each list,
+the value of each bool (the builder is called with the real value of those). The other arguments are values:
+an int or str bound as a parameter becomes a parameter slot; a str the ORM turned into a LIKE pattern
+(`istartswith`: `ma` -> `ma%`, with `%`, `_` and backslashes escaped) is turned into one the same way on each call; an
+int the ORM writes into the SQL itself (LIMIT and OFFSET) is written into it again on each call, so
+PostgreSQL sees the same text as the ORM would have sent. Every other parameter of the compiled SQL
+(`is_hidden = false`) is a constant of the shape.
 
 Only for hot paths: a builder must use its arguments as plain values (no arithmetic on them, no branching
 on their value other than None or a list's length), which `tests` checks against the ORM's own SQL.
@@ -31,13 +33,36 @@ Value = int | str | None | bool | Sequence[int]
 # private use area.
 _INT_STAND_IN = 7_300_000_000_000_000_000
 _PLACEHOLDER_OR_NUMBER = re.compile(r"%%|%s|\b73[0-9]{17}\b")
+_STR_STAND_IN = re.compile("\ue000peerly-[0-9]+\ue000")
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where a parameter's value comes from: a constant, or an argument (an item of it for a list), as a
+    LIKE pattern when `pattern` is (before, after) (the ORM's wrapping around the escaped value)."""
+
+    constant: Any = None
+    argument: str | None = None
+    index: int | None = None
+    pattern: tuple[str, str] | None = None
+
+    def value(self, arguments: dict[str, "Value"]) -> Any:
+        if self.argument is None:
+            return self.constant
+        value = arguments[self.argument]
+        if self.index is not None:
+            value = value[self.index]
+        if self.pattern is not None:
+            before, after = self.pattern
+            value = f"{before}{connection.ops.prep_for_like_query(value)}{after}"
+        return value
 
 
 @dataclass(frozen=True)
 class _Compiled:
     fragments: tuple[str, ...]  # the SQL, cut where an inlined value goes (len(inlined) + 1 pieces)
     inlined: tuple[tuple[str, int | None], ...]  # (argument, index in a list or None) per cut
-    slots: tuple[tuple[str, int | None] | tuple[None, Any], ...]  # per parameter: an argument, or (None, constant)
+    slots: tuple[_Slot, ...]  # one per parameter
     names: tuple[str, ...]  # a .values() query's row keys, in column order
     converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]  # Django's from_db converters, by column
 
@@ -60,11 +85,7 @@ class QueryShape:
             value = arguments[name] if index is None else arguments[name][index]
             pieces.append(str(int(value)))
             pieces.append(fragment)
-        params = [
-            detail if name is None else (arguments[name] if detail is None else arguments[name][detail])
-            for name, detail in compiled.slots
-        ]
-        return "".join(pieces), params
+        return "".join(pieces), [slot.value(arguments) for slot in compiled.slots]
 
     def rows(self, **arguments: Value) -> list[dict[str, Any]]:
         """The rows of a `.values()` QuerySet, as `.values()` would give them."""
@@ -97,7 +118,7 @@ class QueryShape:
         where: dict[Any, tuple[str, int | None]] = {}
 
         def stand_in(name: str, value: Value, index: int | None = None) -> Value:
-            if value is None or isinstance(value, bool) or (index is None and isinstance(value, int) and value == 0):
+            if isinstance(value, bool) or (index is None and not value):
                 return value  # part of the shape: the builder sees the real value
             if isinstance(value, (list, tuple)):
                 return [stand_in(name, item, position) for position, item in enumerate(value)]
@@ -133,9 +154,7 @@ class QueryShape:
             if token == "%%":
                 continue
             if token == "%s":
-                param = next(remaining)
-                slot = where.get(param) if isinstance(param, (int, str)) and not isinstance(param, bool) else None
-                slots.append(slot if slot is not None else (None, param))
+                slots.append(_slot_for(next(remaining), where))
                 continue
             if int(token) in where:  # a stand-in the ORM wrote into the SQL (LIMIT, OFFSET)
                 fragments.append(text[start : match.start()])
@@ -147,11 +166,25 @@ class QueryShape:
         return _Compiled(tuple(fragments), tuple(inlined), tuple(slots), names, converters)
 
 
+def _slot_for(param: Any, where: dict[Any, tuple[str, int | None]]) -> _Slot:
+    if isinstance(param, bool) or not isinstance(param, (int, str)):
+        return _Slot(constant=param)
+    if param in where:
+        return _Slot(argument=where[param][0], index=where[param][1])
+    found = _STR_STAND_IN.search(param) if isinstance(param, str) else None
+    if found is None:
+        return _Slot(constant=param)
+    if not set(param[: found.start()] + param[found.end() :]) <= {"%"}:  # only LIKE's wildcards around it
+        raise ValueError(f"a string argument in a form QueryShape does not know: {param!r}")
+    name, index = where[found.group()]
+    return _Slot(argument=name, index=index, pattern=(param[: found.start()], param[found.end() :]))
+
+
 def _shape_of(value: Value) -> Hashable:
-    if value is None or isinstance(value, bool) or (isinstance(value, int) and value == 0):
-        return value  # (the ORM leaves out an OFFSET 0)
     if isinstance(value, (list, tuple)):
         return ("list", len(value))
+    if isinstance(value, bool) or not value:  # None, 0, "": selectors skip a filter, the ORM an OFFSET 0
+        return (type(value).__name__, value)
     return type(value).__name__
 
 

@@ -172,12 +172,28 @@ DATABASES["default"]["OPTIONS"] = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis when REDIS_URL is set (shared by every process), else per-process memory.
+# Cache: Redis when REDIS_URL is set (shared by every process), else per-process memory. The member
+# search's answers (accounts.selectors.member_search) have a cache of their own, so they never push the
+# rate-limit counters out of a full per-process cache; versioned, they are never stale in either.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "member_search": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "member_search",
+        },
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "peerly"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "peerly"},
+        "member_search": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "peerly-member-search",
+            "OPTIONS": {"MAX_ENTRIES": env_int("PEERLY_MEMBER_SEARCH_CACHE_ENTRIES", 1000)},
+        },
+    }
 
 # --- Rate limits (peerly/api/ratelimit.py) -----------------------------------
 PEERLY_RATE_LIMIT_SIGNIN = env_rate("PEERLY_RATE_LIMIT_SIGNIN", "10/m")

@@ -7,10 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
+from accounts.serializers import UserListParamsSerializer
 from peerly.api.pagination import PageParams
 from recognitions.serializers import RecognitionFeedParamsSerializer
 
-PARAMS = (PageParams, RecognitionFeedParamsSerializer)
+PARAMS = (PageParams, UserListParamsSerializer, RecognitionFeedParamsSerializer)
 NAMES = ("limit", "offset", "starts_with", "org_id", "given_by", "given_for", "core_value_id", "unknown")
 AWKWARD = (
     "",
@@ -85,7 +86,9 @@ def test_plain_values_are_read_without_drf(monkeypatch):
         raise AssertionError("DRF's validation ran")
 
     monkeypatch.setattr(PageParams, "_validated_by_drf", classmethod(no_drf))
+    monkeypatch.setattr(UserListParamsSerializer, "_validated_by_drf", classmethod(no_drf))
     monkeypatch.setattr(RecognitionFeedParamsSerializer, "_validated_by_drf", classmethod(no_drf))
     assert PageParams.validated({}) == {"offset": 0}
     assert PageParams.validated({"limit": "20", "offset": "40"}) == {"limit": 20, "offset": 40}
+    assert UserListParamsSerializer.validated({"starts_with": " Ma "}) == {"starts_with": "Ma"}
     assert RecognitionFeedParamsSerializer.validated(QueryDict("")) == {}
