@@ -24,8 +24,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import Model, QuerySet
+from django.db.models.sql.subqueries import UpdateQuery
 
 Value = int | str | None | bool | Sequence[int]
 
@@ -70,11 +71,16 @@ class _Compiled:
 class QueryShape:
     """`build(**arguments) -> QuerySet`, compiled once per shape of its arguments, run with their values."""
 
-    def __init__(self, build: Callable[..., QuerySet], *, wrap: str = "{query}") -> None:
+    def __init__(
+        self, build: Callable[..., QuerySet], *, wrap: str = "{query}", update: dict[str, Any] | None = None
+    ) -> None:
         """`wrap`: SQL around the compiled query (`SELECT sum(n) FROM ({query}) q`), for reads a QuerySet
-        cannot stay lazy for (aggregates)."""
+        cannot stay lazy for (aggregates). `update`: the shape is `build(...).update(**update)` instead of a
+        read (one table, no joins: the ORM then needs no query of its own to write the UPDATE); run it with
+        `execute`."""
         self.build = build
         self.wrap = wrap
+        self.update = update
         self._compiled: dict[Hashable, _Compiled] = {}
 
     def sql(self, **arguments: Value) -> tuple[str, list[Any]]:
@@ -106,6 +112,13 @@ class QueryShape:
             row = cursor.fetchone()
         return None if row is None else row[0]
 
+    def execute(self, **arguments: Value) -> int:
+        """Run an `update` shape; how many rows it changed (as QuerySet.update answers)."""
+        sql, params = self.sql(**arguments)
+        with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
     def _compiled_for(self, arguments: dict[str, Value]) -> _Compiled:
         key = tuple(sorted((name, _shape_of(value)) for name, value in arguments.items()))
         compiled = self._compiled.get(key)
@@ -130,9 +143,16 @@ class QueryShape:
             return replacement
 
         queryset = self.build(**{name: stand_in(name, value) for name, value in arguments.items()})
-        compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
         query = queryset.query
+        if self.update is not None:  # what QuerySet.update does, short of running it
+            query = query.chain(UpdateQuery)
+            query.add_update_values(self.update)
+            query.clear_select_clause()
+            query.get_initial_alias()
+            if query.count_active_tables() != 1 or query.related_updates:
+                raise ValueError("an update shape writes one table and joins none")
+        compiler = query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
         # As ValuesIterable names a row's columns.
         names = (
             tuple(query.selected)
@@ -142,7 +162,7 @@ class QueryShape:
         converters = tuple(
             (position, tuple(convs), expression)
             for position, (convs, expression) in compiler.get_converters(
-                [expression for expression, _, _ in compiler.select]
+                [expression for expression, _, _ in getattr(compiler, "select", None) or ()]
             ).items()
         )
         fragments, inlined, slots = [], [], []
@@ -164,6 +184,13 @@ class QueryShape:
         if next(remaining, None) is not None:
             raise ValueError("the SQL has fewer placeholders than parameters")
         return _Compiled(tuple(fragments), tuple(inlined), tuple(slots), names, converters)
+
+
+def instance_from_row(model: type[Model], row: dict[str, Any]) -> Model:
+    """A model instance from a `.values()` row of its columns (by attname); the other columns deferred,
+    so reading one queries it rather than seeing a default."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in row]
+    return model.from_db(connection.alias, names, [row[name] for name in names])
 
 
 def _slot_for(param: Any, where: dict[Any, tuple[str, int | None]]) -> _Slot:

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from accounts.scoping import scope_to_actor, scoped_organization_id
 from peerly.api.exceptions import NotFound
-from peerly.queries import QueryShape
+from peerly.queries import QueryShape, instance_from_row
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 
 FEED_ORDER = ("-given_at", "-id")
@@ -199,6 +199,35 @@ def recognition_get(*, actor: User, recognition_id: int) -> Recognition:
     if recognition is None:
         raise NotFound("Recognition not found")
     return recognition
+
+
+# What giving a Hi5 reads of its recognition (recognitions.services.hi5_give): no joins, no Hi5 count.
+HI5_TARGET_FIELDS = ("id", "organization_id", "core_value_id", "given_by_id", "given_for_id", "is_hidden")
+
+
+def _recognition_by_id(*, recognition_id: int, organization_id: int | None, visible_only: bool) -> QuerySet:
+    queryset = Recognition.objects.filter(pk=recognition_id)
+    if organization_id is not None:
+        queryset = queryset.filter(organization_id=organization_id)
+    if visible_only:
+        queryset = queryset.visible()
+    return queryset.values(*HI5_TARGET_FIELDS)
+
+
+_HI5_TARGET = QueryShape(_recognition_by_id)
+
+
+def recognition_for_hi5(*, actor: User, recognition_id: int) -> Recognition:
+    """The recognition a Hi5 is given to, found by recognition_get's rules (the actor's organisation; a
+    hidden one only for those who moderate, 404 for everybody else), with only the columns hi5_give reads."""
+    rows = _HI5_TARGET.rows(
+        recognition_id=recognition_id,
+        organization_id=scoped_organization_id(actor),
+        visible_only=not actor.can_moderate,
+    )
+    if not rows:
+        raise NotFound("Recognition not found")
+    return instance_from_row(Recognition, rows[0])
 
 
 def recognition_for_delivery(*, organization_id: int, recognition_id: int) -> Recognition | None:

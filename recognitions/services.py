@@ -9,6 +9,7 @@ second one re-reads the committed balance, and a balance of 0 matches no row. Th
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from django.db import IntegrityError, connection, transaction
@@ -20,6 +21,7 @@ from corevalues.models import CoreValue
 from peerly.api.db import violates
 from peerly.api.exceptions import AccessDenied, UnknownReference
 from peerly.events import EventType, event_emit
+from peerly.queries import QueryShape, instance_from_row
 from recognitions.errors import (
     AlreadyHi5,
     InsufficientHi5Balance,
@@ -36,11 +38,42 @@ logger = logging.getLogger(__name__)
 HI5_UNIQUE_CONSTRAINT = "hi5_once_per_user"
 
 
+# The spends, written by the ORM once (peerly/queries.py) rather than on every write.
+_SPEND = {"hi5_quota_balance": F("hi5_quota_balance") - 1}
+_TAKE_ONE = QueryShape(lambda *, user_id: User.objects.filter(pk=user_id, hi5_quota_balance__gt=0), update=_SPEND)
+# Locks the recognition FOR UPDATE (if still visible) in the statement that spends (see hi5_give).
+_TAKE_ONE_FOR_VISIBLE = QueryShape(
+    lambda *, user_id, recognition_id: User.objects.filter(
+        Exists(Recognition.objects.select_for_update().visible().filter(pk=recognition_id)),
+        pk=user_id,
+        hi5_quota_balance__gt=0,
+    ),
+    update=_SPEND,
+)
+
+
+# What a new recognition reads of its receiver and core value (to check them, then to render it).
+_RECEIVER = QueryShape(
+    lambda *, pk, organization_id: User.objects.filter(pk=pk, organization_id=organization_id).values(
+        "id", "organization_id", "first_name", "last_name", "display_name", "profile_image_url", "soft_delete_at"
+    )
+)
+_CORE_VALUE = QueryShape(
+    lambda *, pk, organization_id: CoreValue.objects.filter(pk=pk, organization_id=organization_id).values(
+        "id", "organization_id", "parent_id", "text", "description", "thumbnail_url"
+    )
+)
+
+
+def _first(shape: QueryShape, model: type, **arguments: int) -> Any:
+    """An instance of `model` from the shape's first row (the other columns deferred: read if used), or None."""
+    rows = shape.rows(**arguments)
+    return instance_from_row(model, rows[0]) if rows else None
+
+
 def _hi5_take_one(*, user: User) -> bool:
     """Take 1 from the user's balance in one conditional UPDATE; False (and nothing changed) at 0."""
-    return bool(
-        User.objects.filter(pk=user.pk, hi5_quota_balance__gt=0).update(hi5_quota_balance=F("hi5_quota_balance") - 1)
-    )
+    return bool(_TAKE_ONE.execute(user_id=user.pk))
 
 
 def recognition_create(*, actor: User, given_for: int, core_value_id: int, text: str) -> Recognition:
@@ -52,8 +85,8 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
         raise AccessDenied("Only a member of an organisation can recognise a colleague")
     # Only the giver's own organisation counts, also for a super admin: a recognition is between colleagues.
     # Another organisation's ids read exactly like unknown ones.
-    receiver = User.objects.filter(pk=given_for, organization_id=actor.organization_id).first()
-    core_value = CoreValue.objects.filter(pk=core_value_id, organization_id=actor.organization_id).first()
+    receiver = _first(_RECEIVER, User, pk=given_for, organization_id=actor.organization_id)
+    core_value = _first(_CORE_VALUE, CoreValue, pk=core_value_id, organization_id=actor.organization_id)
     unknown: dict[str, str] = {}
     if receiver is None:
         unknown["given_for"] = "Unknown user"
@@ -104,10 +137,7 @@ def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5
             # duplicate waits on that lock, then fails on the unique index below, and the rollback returns
             # its spend. Locking before the insert matters: the insert's foreign-key check share-locks the
             # row, and two givers upgrading share locks would deadlock.
-            visible = Exists(Recognition.objects.select_for_update().visible().filter(pk=recognition.pk))
-            spent = User.objects.filter(visible, pk=actor.pk, hi5_quota_balance__gt=0).update(
-                hi5_quota_balance=F("hi5_quota_balance") - 1
-            )
+            spent = _TAKE_ONE_FOR_VISIBLE.execute(user_id=actor.pk, recognition_id=recognition.pk)
             if not spent:
                 # Nothing was written: say why (a failure path, so the extra reads cost nothing on success).
                 if Recognition.objects.filter(pk=recognition.pk, is_hidden=True).exists():

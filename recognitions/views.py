@@ -62,11 +62,12 @@ class RecognitionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get", "post"], url_path="hi5")
     @idempotent
     def hi5(self, request, pk: str):
-        recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
         if request.method == "GET":
+            recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
             return LimitOffsetPagination.page_response(
                 request, selectors.hi5_list(recognition=recognition), Hi5Serializer
             )
+        recognition = selectors.recognition_for_hi5(actor=request.user, recognition_id=int(pk))
         serializer = Hi5CreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         hi5 = services.hi5_give(actor=request.user, recognition=recognition, **serializer.validated_data)

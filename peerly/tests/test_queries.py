@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from peerly.queries import QueryShape
+from peerly.queries import QueryShape, instance_from_row
 from recognitions.selectors import (
     _FEED_COUNT,
     _FEED_PAGE,
@@ -87,3 +87,12 @@ def test_strings_repeated_arguments_and_constants(organization):
         {"id": alice.pk, "first_name": "Alice"}
     ]
     assert len(shape._compiled) == 1  # one shape, compiled once
+
+
+def test_an_instance_from_a_row_defers_what_the_row_lacks(organization):
+    user = UserFactory(organization=organization, first_name="Ada")
+    row = User.objects.filter(pk=user.pk).values("first_name", "id").get()  # not in the model's order
+    instance = instance_from_row(User, row)
+    assert (instance.pk, instance.first_name) == (user.pk, "Ada")
+    assert "email" in instance.get_deferred_fields()
+    assert instance.email == user.email  # read from the database when used, never a default
