@@ -14,12 +14,14 @@ import argparse
 import collections
 import cProfile
 import io
+import logging
 import os
 import pstats
 import random
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import django
 
@@ -185,6 +187,14 @@ def main() -> None:
     tokens = [token_encode(user).token for user in bench_users]
     all_lines = endpoints(info=info, tokens=tokens, rng=random.Random(42))
     lines = {name: cycle(all_lines[name]) for name in selected}
+    # One JSON access line per request goes to a file, as under gunicorn (bench/main.py), not to a terminal
+    # or a pipe whose reader would set the pace.
+    log_path = Path(__file__).resolve().parent / "results" / "profile-access.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log_file = open(log_path, "w")  # noqa: SIM115 (open until the process ends)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(log_file)
     send = caller(WSGIHandler())
     for _ in range(50):  # warm-up: imports, caches, the connection, the planner's statistics
         for requests in lines.values():

@@ -37,7 +37,7 @@ class EnvelopeJSONRenderer(JSONRenderer):
             rendered = orjson.dumps(data, default=_DRF_DEFAULT, option=_ORJSON_OPTIONS)
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             return super().render(data, accepted_media_type, renderer_context)
-        if _SMALL_FLOAT.search(rendered):
+        if (b"e-" in rendered or b"0.0000" in rendered) and _SMALL_FLOAT.search(rendered):
             return super().render(data, accepted_media_type, renderer_context)
         if b"\xe2\x80\xa8" in rendered or b"\xe2\x80\xa9" in rendered:
             # As DRF does: JSON that is also a strict subset of JavaScript.
