@@ -14,6 +14,24 @@ WATCHED = (
 # when the transaction that took it rolled back. The sequence starts at a random point, and every
 # organisation with members gets a version now, so two databases sharing one cache server by mistake do not
 # share versions either (version 0, no row, is an organisation that never had a member: an empty answer).
+UPSERT = """
+    INSERT INTO accounts_memberdirectoryversion AS v (organization_id, version)
+    SELECT organization_id, nextval('accounts_member_directory_version_seq')
+    FROM ({changed}) AS changed
+    WHERE organization_id IS NOT NULL
+    ORDER BY organization_id
+    ON CONFLICT (organization_id) DO UPDATE SET version = EXCLUDED.version;
+"""
+OLD = ", ".join(f"o.{column}" for column in WATCHED.split(", "))
+NEW = ", ".join(f"n.{column}" for column in WATCHED.split(", "))
+CHANGED_BY_UPDATE = f"""
+        SELECT o.organization_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE ({OLD}) IS DISTINCT FROM ({NEW})
+        UNION
+        SELECT n.organization_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE o.organization_id IS DISTINCT FROM n.organization_id"""
+
+# PL/pgSQL, not SQL functions: its statements are planned once per session, not on every call.
 TRIGGERS_SQL = f"""
 CREATE SEQUENCE accounts_member_directory_version_seq;
 SELECT setval('accounts_member_directory_version_seq', 1 + floor(random() * 2 ^ 52)::bigint);
@@ -21,35 +39,21 @@ INSERT INTO accounts_memberdirectoryversion (organization_id, version)
 SELECT organization_id, nextval('accounts_member_directory_version_seq')
 FROM (SELECT DISTINCT organization_id FROM accounts_user WHERE organization_id IS NOT NULL) AS members;
 
-CREATE FUNCTION accounts_member_directory_bump(organization_ids bigint[]) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO accounts_memberdirectoryversion AS v (organization_id, version)
-    SELECT organization_id, nextval('accounts_member_directory_version_seq')
-    FROM (SELECT DISTINCT unnest(organization_ids) AS organization_id) AS changed
-    WHERE organization_id IS NOT NULL
-    ORDER BY organization_id
-    ON CONFLICT (organization_id) DO UPDATE SET version = EXCLUDED.version;
-$$;
-
 CREATE FUNCTION accounts_member_directory_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM accounts_member_directory_bump(ARRAY(SELECT organization_id FROM new_rows));
+    {UPSERT.format(changed="SELECT DISTINCT organization_id FROM new_rows")}
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION accounts_member_directory_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM accounts_member_directory_bump(ARRAY(SELECT organization_id FROM old_rows));
+    {UPSERT.format(changed="SELECT DISTINCT organization_id FROM old_rows")}
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION accounts_member_directory_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM accounts_member_directory_bump(ARRAY(
-        SELECT unnest(ARRAY[o.organization_id, n.organization_id])
-        FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE ({", ".join(f"o.{c}" for c in WATCHED.split(", "))})
-              IS DISTINCT FROM ({", ".join(f"n.{c}" for c in WATCHED.split(", "))})
-    ));
+    {UPSERT.format(changed=CHANGED_BY_UPDATE)}
     RETURN NULL;
 END $$;
 
@@ -69,7 +73,6 @@ DROP TRIGGER IF EXISTS accounts_member_directory_on_update ON accounts_user;
 DROP FUNCTION IF EXISTS accounts_member_directory_on_insert();
 DROP FUNCTION IF EXISTS accounts_member_directory_on_delete();
 DROP FUNCTION IF EXISTS accounts_member_directory_on_update();
-DROP FUNCTION IF EXISTS accounts_member_directory_bump(bigint[]);
 DROP SEQUENCE IF EXISTS accounts_member_directory_version_seq;
 """
 
