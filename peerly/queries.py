@@ -186,6 +186,36 @@ class QueryShape:
         return _Compiled(tuple(fragments), tuple(inlined), tuple(slots), names, converters)
 
 
+def first_rows(*queries: tuple[QueryShape, dict[str, Value]]) -> list[dict[str, Any] | None]:
+    """The first row (or None) of each (shape, arguments), in one round trip: queries of at most one row each
+    (by primary key, which each selects: a row of NULLs reads as none), side by side in one statement, each
+    LEFT JOINed to a row of nothing."""
+    joins, columns, params, widths = [], [], [], []
+    for shape, arguments in queries:
+        sql, shape_params = shape.sql(**arguments)
+        joins.append(f"LEFT JOIN ({sql}) AS q{len(joins)} ON TRUE")
+        columns.append(f"q{len(columns)}.*")
+        params.extend(shape_params)
+        widths.append(len(shape._compiled_for(arguments).names))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM (SELECT) AS one_row {' '.join(joins)}", params)  # noqa: S608
+        rows = cursor.fetchall()
+    if len(rows) != 1:
+        raise ValueError("first_rows is for queries of one row at most")
+    row, found, start = rows[0], [], 0
+    for (shape, arguments), width in zip(queries, widths, strict=True):
+        compiled = shape._compiled_for(arguments)
+        values = row[start : start + width]
+        start += width
+        if all(value is None for value in values):
+            found.append(None)
+            continue
+        if compiled.converters:
+            values = _converted(values, compiled.converters)
+        found.append(dict(zip(compiled.names, values, strict=True)))
+    return found
+
+
 def instance_from_row(model: type[Model], row: dict[str, Any]) -> Model:
     """A model instance from a `.values()` row of its columns (by attname); the other columns deferred,
     so reading one queries it rather than seeing a default."""

@@ -9,7 +9,6 @@ second one re-reads the committed balance, and a balance of 0 matches no row. Th
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from django.db import IntegrityError, connection, transaction
@@ -21,7 +20,7 @@ from corevalues.models import CoreValue
 from peerly.api.db import violates
 from peerly.api.exceptions import AccessDenied, UnknownReference
 from peerly.events import EventType, event_emit
-from peerly.queries import QueryShape, instance_from_row
+from peerly.queries import QueryShape, first_rows, instance_from_row
 from recognitions.errors import (
     AlreadyHi5,
     InsufficientHi5Balance,
@@ -52,7 +51,8 @@ _TAKE_ONE_FOR_VISIBLE = QueryShape(
 )
 
 
-# What a new recognition reads of its receiver and core value (to check them, then to render it).
+# What a new recognition reads of its receiver and core value (to check them, then to render it), both in
+# one round trip.
 _RECEIVER = QueryShape(
     lambda *, pk, organization_id: User.objects.filter(pk=pk, organization_id=organization_id).values(
         "id", "organization_id", "first_name", "last_name", "display_name", "profile_image_url", "soft_delete_at"
@@ -63,12 +63,6 @@ _CORE_VALUE = QueryShape(
         "id", "organization_id", "parent_id", "text", "description", "thumbnail_url"
     )
 )
-
-
-def _first(shape: QueryShape, model: type, **arguments: int) -> Any:
-    """An instance of `model` from the shape's first row (the other columns deferred: read if used), or None."""
-    rows = shape.rows(**arguments)
-    return instance_from_row(model, rows[0]) if rows else None
 
 
 def _hi5_take_one(*, user: User) -> bool:
@@ -85,8 +79,12 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
         raise AccessDenied("Only a member of an organisation can recognise a colleague")
     # Only the giver's own organisation counts, also for a super admin: a recognition is between colleagues.
     # Another organisation's ids read exactly like unknown ones.
-    receiver = _first(_RECEIVER, User, pk=given_for, organization_id=actor.organization_id)
-    core_value = _first(_CORE_VALUE, CoreValue, pk=core_value_id, organization_id=actor.organization_id)
+    receiver_row, core_value_row = first_rows(
+        (_RECEIVER, {"pk": given_for, "organization_id": actor.organization_id}),
+        (_CORE_VALUE, {"pk": core_value_id, "organization_id": actor.organization_id}),
+    )
+    receiver = instance_from_row(User, receiver_row) if receiver_row else None
+    core_value = instance_from_row(CoreValue, core_value_row) if core_value_row else None
     unknown: dict[str, str] = {}
     if receiver is None:
         unknown["given_for"] = "Unknown user"

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from peerly.queries import QueryShape, instance_from_row
+from peerly.queries import QueryShape, first_rows, instance_from_row
 from recognitions.selectors import (
     _FEED_COUNT,
     _FEED_PAGE,
@@ -96,3 +96,13 @@ def test_an_instance_from_a_row_defers_what_the_row_lacks(organization):
     assert (instance.pk, instance.first_name) == (user.pk, "Ada")
     assert "email" in instance.get_deferred_fields()
     assert instance.email == user.email  # read from the database when used, never a default
+
+
+def test_first_rows_reads_one_row_queries_side_by_side_in_one_round_trip(organization, django_assert_num_queries):
+    ada = UserFactory(organization=organization, first_name="Ada")
+    by_id = QueryShape(lambda *, pk: User.objects.filter(pk=pk).values("id", "first_name", "last_login"))
+    with django_assert_num_queries(1):
+        found = first_rows((by_id, {"pk": ada.pk}), (by_id, {"pk": ada.pk + 1000}), (by_id, {"pk": ada.pk}))
+    assert found == [{"id": ada.pk, "first_name": "Ada", "last_login": None}, None, found[0]]
+    with django_assert_num_queries(1):
+        assert first_rows((by_id, {"pk": -1}), (by_id, {"pk": -2})) == [None, None]
