@@ -30,6 +30,7 @@ from django.db.models.sql.subqueries import UpdateQuery
 
 Value = int | str | None | bool | Sequence[int]
 
+MAX_SHAPES = 128  # compiled shapes kept per QueryShape (the feed's filters alone have a million shapes)
 # Stand-ins nothing else in a query would be: ints far beyond any id, count or offset, strings in Unicode's
 # private use area.
 _INT_STAND_IN = 7_300_000_000_000_000_000
@@ -123,6 +124,9 @@ class QueryShape:
         key = tuple(sorted((name, _shape_of(value)) for name, value in arguments.items()))
         compiled = self._compiled.get(key)
         if compiled is None:
+            if len(self._compiled) >= MAX_SHAPES:
+                # A client choosing list lengths chooses shapes: the oldest goes, memory stays bounded.
+                self._compiled.pop(next(iter(self._compiled), None), None)
             compiled = self._compiled[key] = self._compile(arguments)
         return compiled
 

@@ -106,3 +106,12 @@ def test_first_rows_reads_one_row_queries_side_by_side_in_one_round_trip(organiz
     assert found == [{"id": ada.pk, "first_name": "Ada", "last_login": None}, None, found[0]]
     with django_assert_num_queries(1):
         assert first_rows((by_id, {"pk": -1}), (by_id, {"pk": -2})) == [None, None]
+
+
+def test_the_shapes_kept_are_bounded(organization, monkeypatch):
+    monkeypatch.setattr("peerly.queries.MAX_SHAPES", 3)
+    shape = QueryShape(lambda *, ids: User.objects.filter(pk__in=ids).values("id"))
+    for length in range(1, 8):  # seven shapes: one list length each
+        assert shape.rows(ids=list(range(1, length + 1))) == []
+    assert len(shape._compiled) == 3
+    assert shape.sql(ids=[5]) == orm(User.objects.filter(pk__in=[5]).values("id"))  # compiled again when needed
