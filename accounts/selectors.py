@@ -38,6 +38,9 @@ USER_ROW_FIELDS = (
 )
 MEMBER_SEARCH_CACHE = "member_search"  # the cache alias (peerly/settings.py)
 MEMBER_SEARCH_TTL_SECONDS = 600  # answers are never stale (versioned): this only bounds what is kept
+# Cached answers are plain tuples, keyed with the row's fields too: a release that renders other fields
+# never reads the rows an older one left in a shared cache.
+_MEMBER_SEARCH_KEY = "members:" + hashlib.blake2b(" ".join(USER_ROW_FIELDS).encode(), digest_size=4).hexdigest()
 
 
 def _active_members(*, organization_id: int | None, starts_with: str) -> QuerySet[User]:
@@ -99,10 +102,11 @@ def member_search(
     key = None
     if version is not None and organization_id is not None and organization_id == actor.organization_id:
         digest = hashlib.blake2b(starts_with.encode(), digest_size=12).hexdigest()
-        key = f"members:{organization_id}:{version}:{limit}:{offset}:{digest}"
+        key = f"{_MEMBER_SEARCH_KEY}:{organization_id}:{version}:{limit}:{offset}:{digest}"
         cached = caches[MEMBER_SEARCH_CACHE].get(key)
         if cached is not None:
-            return cached
+            total, rows = cached
+            return MemberPage(total=total, rows=rows)
     rows = _MEMBER_PAGE.rows(organization_id=organization_id, starts_with=starts_with, offset=offset, limit=limit)
     if rows:
         total = rows[0]["total"]
@@ -112,10 +116,9 @@ def member_search(
         total = 0
     for row in rows:
         del row["total"]
-    page = MemberPage(total=total, rows=rows)
     if key is not None:
-        caches[MEMBER_SEARCH_CACHE].set(key, page, MEMBER_SEARCH_TTL_SECONDS)
-    return page
+        caches[MEMBER_SEARCH_CACHE].set(key, (total, rows), MEMBER_SEARCH_TTL_SECONDS)
+    return MemberPage(total=total, rows=rows)
 
 
 def user_get(*, actor: User, user_id: int) -> User:
