@@ -4,7 +4,8 @@ import ipaddress
 import socket
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings as django_settings
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
@@ -53,10 +54,12 @@ def _loopback_only():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Rate-limit counters (and anything else cached) never leak from one test into the next."""
-    cache.clear()
+    """Rate-limit counters, member search answers (anything cached) never leak from one test into the next."""
+    for alias in django_settings.CACHES:
+        caches[alias].clear()
     yield
-    cache.clear()
+    for alias in django_settings.CACHES:
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)

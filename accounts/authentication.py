@@ -47,17 +47,21 @@ def _user_and_revocation_sql() -> str:
     quote = connection.ops.quote_name
     user_columns = ", ".join(f"u.{quote(field.column)}" for field in User._meta.concrete_fields)
     organization_columns = ", ".join(f"o.{quote(field.column)}" for field in Organization._meta.concrete_fields)
-    # Identifiers only come from the models; the values are bound parameters.
+    # Identifiers only come from the models; the values are bound parameters. The organisation's member
+    # directory version rides along (accounts.selectors.member_search: the answers it may reuse).
     return (
         f"SELECT {user_columns}, {organization_columns}, "  # noqa: S608
-        'EXISTS (SELECT 1 FROM "accounts_revokedtoken" r WHERE r."jti" = %s AND r."user_id" = u."id") '
+        'EXISTS (SELECT 1 FROM "accounts_revokedtoken" r WHERE r."jti" = %s AND r."user_id" = u."id"), '
+        'COALESCE((SELECT d."version" FROM "accounts_memberdirectoryversion" d '
+        'WHERE d."organization_id" = u."organization_id"), 0) '
         'FROM "accounts_user" u LEFT OUTER JOIN "accounts_organization" o ON o."id" = u."organization_id" '
         'WHERE u."id" = %s'
     )
 
 
 def _user_and_revocation(*, user_id: int, jti: str) -> tuple[User | None, bool]:
-    """The user (with their organisation) and whether this token was revoked, in one query."""
+    """The user (with their organisation and its member directory version, in
+    `user.member_directory_version`) and whether this token was revoked, in one query."""
     with connection.cursor() as cursor:
         cursor.execute(_user_and_revocation_sql(), [jti, user_id])
         row = cursor.fetchone()
@@ -70,4 +74,5 @@ def _user_and_revocation(*, user_id: int, jti: str) -> tuple[User | None, bool]:
         user.organization = Organization.from_db(
             connection.alias, [field.attname for field in organization_fields], organization_row
         )
-    return user, row[-1]
+    user.member_directory_version = row[-1] if user.organization_id is not None else None
+    return user, row[-2]

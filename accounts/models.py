@@ -228,6 +228,25 @@ class User(AbstractBaseUser):
         return self.is_super_admin or (self.organization is not None and self.organization.staff_password_sign_in)
 
 
+class MemberDirectoryVersion(models.Model):
+    """The version of an organisation's member directory: what `GET /users` answers (names, emails,
+    pictures, roles, balances, who is active) for that organisation.
+
+    PostgreSQL itself moves it to a new value from a sequence (never reused, even after a rollback)
+    whenever a statement inserts, deletes or changes such a column of a member, in that statement's
+    transaction (triggers in migration 0006): whoever writes, through whatever path, the version that a
+    reader sees is the one of the members it sees. The member search keeps its answers in the cache
+    under the version (accounts.selectors.member_search), which the token check reads on each request.
+    No row: the directory has not changed since the migration (version 0).
+    """
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.version}"
+
+
 class RevokedToken(models.Model):
     """A JWT revoked before its expiry (logout). Purged once the token would have expired anyway."""
 

@@ -28,12 +28,17 @@ def scope_to_actor(
     their own organisation's (every organisation's when they belong to none), unless `org_id` names one.
     `actor` is a User or an API key's principal (which has an organisation and no role).
     """
+    organization_id = requested_organization_id(actor, org_id, listing=listing, denied=denied)
+    return queryset if organization_id is None else queryset.filter(**{lookup: organization_id})
+
+
+def requested_organization_id(actor, org_id: int | None, *, listing: bool = False, denied: str = DENIED) -> int | None:
+    """The organisation scope_to_actor keeps with `org_id` (a super admin's only); None: every organisation."""
     if org_id is not None:
         if not actor.is_super_admin:
             raise AccessDenied(denied)
-        return queryset.filter(**{lookup: org_id})
-    organization_id = scoped_organization_id(actor, listing=listing)
-    return queryset if organization_id is None else queryset.filter(**{lookup: organization_id})
+        return org_id
+    return scoped_organization_id(actor, listing=listing)
 
 
 def scoped_organization_id(actor, *, listing: bool = False) -> int | None:

@@ -67,10 +67,19 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[UserListParamsSerializer], summary="Active members of your organisation")
     def list(self, request):
-        params = UserListParamsSerializer(data=request.query_params.dict())
-        params.is_valid(raise_exception=True)
-        queryset = selectors.user_list(actor=request.user, **params.validated_data)
-        return LimitOffsetPagination.page_response(request, queryset, UserSerializer)
+        params = UserListParamsSerializer.validated(request.query_params.dict())
+        limit, offset, before = LimitOffsetPagination.page_params(request)
+        if before:  # a page after a cursor
+            listing = selectors.member_listing(actor=request.user, **params)
+            return LimitOffsetPagination.page_response(request, listing, UserSerializer)
+        page = selectors.member_search(actor=request.user, limit=limit, offset=offset, **params)
+        return LimitOffsetPagination.counted_page_response(
+            request,
+            total=page.total,
+            items=page.rows,
+            serializer_class=UserSerializer,
+            keyset=selectors.member_keyset(),
+        )
 
     @extend_schema(summary="A user of your organisation (admins)")
     def retrieve(self, request, pk: str):

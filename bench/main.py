@@ -3,8 +3,9 @@
 For each size: a fresh database, `bench.prepare` (migrate, seed, request files, query counts, plans), one
 gunicorn worker serving production settings on 127.0.0.1, then wrk (a separate process, 4 connections) on
 each endpoint for a fixed duration, the writes interleaved with a second server's that has the
-notifications off (bench/settings_quiet.py), and at the largest size 2 workers draining 10,000 queued
-emails (bench/drain.py).
+notifications off (bench/settings_quiet.py). At the largest size then: the same endpoints served by 1, 2
+and the default number of workers (gunicorn.conf.py's formula) side by side, one worker's memory after
+1,000 and after 100,000 mixed requests, and 2 workers draining 10,000 queued emails (bench/drain.py).
 Prints the figures and a Markdown table, writes bench/results/<date>.json.
 """
 
@@ -12,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import runpy
 import shutil
 import signal
 import socket
@@ -62,6 +64,16 @@ NOTIFICATIONS_COST_TARGET = 0.9  # writes with notifications on: at least 0.9x t
 FEED_QUERY_BUDGET = 4
 DEEP_PAGE_RPS_TARGET = 100  # the feed's last page by offset (#14)
 WRITE_QUERY_BUDGET = 6  # statements; since #11 one of them defers the event's job (peerly/events.py)
+# Round two (#14): absolute req/s, member search against the original Node backend on the same machine.
+USERS_RPS_TARGET = 500  # GET /users?starts_with= on one worker
+USERS_TO_FEED_TARGET = 2.0  # ... and at least twice the feed page's req/s, same run (it reads far less)
+USERS_ORIGINAL_RPS = 851  # ... and at least the original's with the default number of workers
+WRITE_RPS_TARGET = 250  # the Hi5 and the recognition create on one worker
+SCALING_TARGET = 1.7  # req/s with 2 workers at least 1.7x one worker's (2 cores)
+SCALING_ENDPOINTS = "feed,feed_given_for,feed_offset,users,create,hi5"
+RSS_GROWTH_TARGET = 0.10  # the worker's RSS after the last mark of --rss-requests within 10% of the first
+# `--only` takes endpoints and these runs of the largest size (all of them run by default).
+RUNS = ("export", "scaling", "rss")
 
 
 def free_port() -> int:
@@ -106,10 +118,44 @@ def wait_for_health(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"gunicorn did not answer {url} within {timeout}s")
 
 
-def run_wrk(*, url: str, requests_file: Path, seconds: int, connections: int) -> dict:
+def default_workers(conf: Path = ROOT / "gunicorn.conf.py") -> int:
+    """The number of workers gunicorn.conf.py starts when WEB_CONCURRENCY is not set: its own formula."""
+    saved = os.environ.pop("WEB_CONCURRENCY", None)
+    try:
+        return int(runpy.run_path(str(conf))["workers"])
+    finally:
+        if saved is not None:
+            os.environ["WEB_CONCURRENCY"] = saved
+
+
+def worker_counts(default: int) -> list[int]:
+    """The worker counts the scaling run compares: 1, 2 and the default, each once."""
+    return sorted({1, 2, default})
+
+
+def growth(before: float, after: float) -> float:
+    """How much `after` exceeds `before`, as a fraction of `before` (0.1 is 10% more)."""
+    return (after - before) / before if before else float("inf")
+
+
+def run_wrk(*, url: str, requests_file: Path, seconds: int, connections: int, stop_after: int = 0) -> dict:
+    """wrk on one request file for `seconds` (or, with `stop_after`, until that many responses)."""
     env = {**os.environ, "BENCH_REQUESTS": str(requests_file)}
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(BENCH / "wrk.lua"), url]
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    if stop_after:
+        done = requests_file.with_suffix(".done")
+        done.unlink(missing_ok=True)
+        env.update(BENCH_STOP_AFTER=str(stop_after), BENCH_DONE_FILE=str(done))
+        wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        while wrk.poll() is None and not done.exists():
+            time.sleep(0.05)
+        if wrk.poll() is None:
+            wrk.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+        output = wrk.communicate()[0]
+        if wrk.returncode != 0:
+            raise subprocess.CalledProcessError(wrk.returncode, command, output)
+    else:
+        output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
     summary = json.loads(next(line for line in output.splitlines() if line.startswith("{")))
     return {
         "requests": summary["requests"],
@@ -217,7 +263,7 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
                 )
         for endpoint, label in reads:
             results[endpoint] = read_figures(endpoint, label, slices[endpoint], prepare)
-        if not args.only or "export" in args.only:
+        if selected_run(args, "export"):
             results["export"] = measure_export(url, server, out)
         if writes:
             quiet = interleaved_writes(env, args, out, server, url, [e for e, _ in writes], slices)
@@ -244,6 +290,11 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
     for figures in results.values():
         if "rps" in figures:
             figures["ratio_to_floor"] = round(figures["rps"] / floor, 2) if floor else None
+    scaling = rss = None
+    if size == args.largest and selected_run(args, "scaling"):
+        scaling = measure_scaling(env, args, out)
+    if size == args.largest and selected_run(args, "rss"):
+        rss = measure_rss(env, args, out)
     drain = None
     if args.drain_emails and size == args.largest:
         print(f"    draining {args.drain_emails:,} queued emails with {args.drain_workers} workers", flush=True)
@@ -267,7 +318,102 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
     if not args.keep_databases:
         with psycopg.connect(base_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name}")
-    return {"prepare": prepare, "endpoints": results, "loadavg": load, "drain": drain}
+    return {"prepare": prepare, "endpoints": results, "loadavg": load, "drain": drain, "scaling": scaling, "rss": rss}
+
+
+def selected_run(args, run: str) -> bool:
+    return not args.only or run in args.only
+
+
+def split_lines(source: Path, parts: int, out: Path, stem: str) -> list[Path]:
+    """`source` cut into `parts` files of consecutive lines (each Hi5 pair then used by one slice only)."""
+    lines = source.read_text().splitlines(keepends=True)
+    chunk = len(lines) // parts
+    paths = []
+    for index in range(parts):
+        path = out / f"{stem}-{index}.tsv"
+        path.write_text("".join(lines[index * chunk : (index + 1) * chunk]))
+        paths.append(path)
+    return paths
+
+
+def measure_scaling(env: dict, args, out: Path) -> dict:
+    """The endpoints of --scaling-endpoints served by 1, 2 and the default number of workers: three servers
+    up at once, in interleaved rounds (each endpoint on each server in turn, the servers' order alternating),
+    each with `--connections` connections per worker. Returns {endpoint: {workers: figures}}."""
+    counts = worker_counts(default_workers())
+    endpoints = args.scaling_endpoints
+    print(f"    scaling: {', '.join(endpoints)} with {', '.join(map(str, counts))} workers", flush=True)
+    servers = {count: serve(env, args, out / f"gunicorn-{count}w.log", workers=count) for count in counts}
+    slice_seconds = max(1, round(args.duration / args.rounds))
+    hi5_files = iter(split_lines(out / "hi5_scaling.tsv", len(counts) * args.rounds, out, "hi5-scaling"))
+    slices: dict[str, dict[int, list[dict]]] = {name: {count: [] for count in counts} for name in endpoints}
+    try:
+        for count, (_server, url, _log) in servers.items():
+            wait_for_health(f"{url}/health")
+            for warm in ("feed", "users"):
+                run_wrk(
+                    url=url,
+                    requests_file=out / f"{warm}.tsv",
+                    seconds=args.warmup,
+                    connections=args.connections * count,
+                )
+        for round_number in range(args.rounds):
+            order = counts if round_number % 2 == 0 else counts[::-1]
+            for name in endpoints:
+                for count in order:
+                    requests_file = next(hi5_files) if name == "hi5" else out / f"{name}.tsv"
+                    slices[name][count].append(
+                        run_wrk(
+                            url=servers[count][1],
+                            requests_file=requests_file,
+                            seconds=slice_seconds,
+                            connections=args.connections * count,
+                        )
+                    )
+    finally:
+        for server, _url, server_log in servers.values():
+            stop_server(server, server_log)
+    results = {name: {count: combine(slices[name][count]) for count in counts} for name in endpoints}
+    header = "".join(f"{f'{count} worker' + ('s' if count > 1 else ''):>12}" for count in counts)
+    print(f"    {'req/s by workers':42}{header}{'2 / 1':>8}", flush=True)
+    for name in endpoints:
+        figures = results[name]
+        row = "".join(f"{figures[count]['rps']:12.1f}" for count in counts)
+        print(f"    {dict(ENDPOINTS)[name]:42}{row}{figures[2]['rps'] / figures[1]['rps']:8.2f}", flush=True)
+    return {"workers": counts, "endpoints": {name: {str(c): f for c, f in by.items()} for name, by in results.items()}}
+
+
+def measure_rss(env: dict, args, out: Path) -> dict:
+    """One worker's RSS after each mark of --rss-requests (1,000 and 100,000) mixed requests
+    (bench/prepare.py: MIXED_WEIGHTS, every Hi5 a first one), counted by wrk."""
+    server, url, server_log = serve(env, args, out / "gunicorn-rss.log")
+    lines = (out / "mixed.tsv").read_text().splitlines(keepends=True)
+    marks = sorted(args.rss_requests)
+    figures: dict = {"marks": {}, "non_2xx_3xx": 0}
+    try:
+        wait_for_health(f"{url}/health")
+        worker = int(Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()[0])
+        done = start = 0
+        for mark in marks:
+            # wrk stops after the mark's response while each other connection has one more request out: those
+            # get lines of their own too (never a Hi5 pair twice), skipped by the next part.
+            end = start + (mark - done) + args.connections
+            part = out / f"mixed-{mark}.tsv"
+            part.write_text("".join(lines[start:end]))
+            ran = run_wrk(
+                url=url, requests_file=part, seconds=3600, connections=args.connections, stop_after=mark - done
+            )
+            done += ran["requests"]
+            start = end
+            figures["non_2xx_3xx"] += ran["non_2xx_3xx"]
+            figures["marks"][str(mark)] = {"requests": done, "rss_mb": round(rss_mb(worker), 1)}
+            print(f"    worker RSS after {done:,} mixed requests: {rss_mb(worker):.1f} MB", flush=True)
+    finally:
+        stop_server(server, server_log)
+    first, last = figures["marks"][str(marks[0])], figures["marks"][str(marks[-1])]
+    figures["growth"] = round(growth(first["rss_mb"], last["rss_mb"]), 3)
+    return figures
 
 
 def rss_mb(pid: int) -> float:
@@ -411,8 +557,8 @@ def stop_server(server: subprocess.Popen, server_log) -> None:
     server_log.close()
 
 
-def serve(env: dict, args, log_path: Path):
-    """One gunicorn worker on a free port: (process, url, its log)."""
+def serve(env: dict, args, log_path: Path, *, workers: int = 1):
+    """A gunicorn server (one worker unless told) on a free port: (process, url, its log)."""
     port = free_port()
     server_log = open(log_path, "w")  # noqa: SIM115 (closed by stop_server)
     command = [
@@ -421,7 +567,7 @@ def serve(env: dict, args, log_path: Path):
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        "1",
+        str(workers),
         "--worker-class",
         args.worker_class,
         "--threads",
@@ -516,6 +662,7 @@ def targets(sizes: dict[int, dict]) -> list[tuple[str, str, bool | None]]:
         checks.append(
             (f"feed cursor page at depth N={largest:,}: p50 within 1.2x of page 1's", f"{ratio:.2f}x", ratio <= 1.2)
         )
+    checks.extend(round_two_targets(sizes[largest], largest))
     drain = sizes[largest].get("drain")
     if drain:
         checks.append(
@@ -541,6 +688,75 @@ def targets(sizes: dict[int, dict]) -> list[tuple[str, str, bool | None]]:
                 f"write queries per request at N={size:,} <= {WRITE_QUERY_BUDGET}",
                 str(write_max),
                 write_max <= WRITE_QUERY_BUDGET,
+            )
+        )
+    return checks
+
+
+def round_two_targets(data: dict, size: int) -> list[tuple[str, str, bool | None]]:
+    """The absolute targets of #14 that a wrk run measures (the in-process ones: ./bench/run profile)."""
+    checks: list[tuple[str, str, bool | None]] = []
+    big = data["endpoints"]
+    users, feed = big.get("users"), big.get("feed")
+    if users:
+        checks.append(
+            (
+                f"GET /users?starts_with= at N={size:,}: >= {USERS_RPS_TARGET} req/s on one worker",
+                f"{users['rps']:.0f} req/s",
+                users["rps"] >= USERS_RPS_TARGET,
+            )
+        )
+    if users and feed:
+        ratio = users["rps"] / feed["rps"]
+        checks.append(
+            (
+                f"GET /users?starts_with= at N={size:,}: >= {USERS_TO_FEED_TARGET}x the feed page's req/s",
+                f"{ratio:.2f}x ({users['rps']:.0f} vs {feed['rps']:.0f} req/s)",
+                ratio >= USERS_TO_FEED_TARGET,
+            )
+        )
+    for endpoint in WRITES:
+        if endpoint in big:
+            rps = big[endpoint]["rps"]
+            checks.append(
+                (
+                    f"{endpoint} at N={size:,}: >= {WRITE_RPS_TARGET} req/s on one worker",
+                    f"{rps:.0f} req/s",
+                    rps >= WRITE_RPS_TARGET,
+                )
+            )
+    scaling = data.get("scaling")
+    if scaling:
+        default = str(scaling["workers"][-1])
+        for endpoint, by_workers in scaling["endpoints"].items():
+            factor = by_workers["2"]["rps"] / by_workers["1"]["rps"]
+            checks.append(
+                (
+                    f"{endpoint} at N={size:,}: 2 workers >= {SCALING_TARGET}x the req/s of 1",
+                    f"{factor:.2f}x ({by_workers['1']['rps']:.0f} -> {by_workers['2']['rps']:.0f} req/s)",
+                    factor >= SCALING_TARGET,
+                )
+            )
+        if "users" in scaling["endpoints"]:
+            rps = scaling["endpoints"]["users"][default]["rps"]
+            checks.append(
+                (
+                    f"GET /users?starts_with= at N={size:,}: >= {USERS_ORIGINAL_RPS} req/s (the original's) "
+                    f"with the default {default} workers",
+                    f"{rps:.0f} req/s",
+                    rps >= USERS_ORIGINAL_RPS,
+                )
+            )
+    rss = data.get("rss")
+    if rss:
+        marks = list(rss["marks"].values())
+        checks.append(
+            (
+                f"worker RSS after {marks[-1]['requests']:,} mixed requests within {RSS_GROWTH_TARGET:.0%} of "
+                f"after {marks[0]['requests']:,}",
+                f"{marks[0]['rss_mb']} -> {marks[-1]['rss_mb']} MB ({rss['growth']:+.1%}, "
+                f"{rss['non_2xx_3xx']} non-2xx)",
+                rss["growth"] <= RSS_GROWTH_TARGET,
             )
         )
     return checks
@@ -579,7 +795,23 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--threads", type=int, default=4, help="gthread threads of the one worker")
-    parser.add_argument("--only", type=lambda value: value.split(","), help="endpoints to run (default: all)")
+    parser.add_argument(
+        "--only",
+        type=lambda value: value.split(","),
+        help=f"endpoints and runs ({', '.join(RUNS)}) to run (default: all)",
+    )
+    parser.add_argument(
+        "--scaling-endpoints",
+        type=lambda value: value.split(","),
+        default=SCALING_ENDPOINTS.split(","),
+        help="endpoints served by 1, 2 and the default number of workers at the largest size",
+    )
+    parser.add_argument(
+        "--rss-requests",
+        type=lambda value: [int(item) for item in value.split(",")],
+        default=[1_000, 100_000],
+        help="after how many mixed requests the worker's RSS is read (the first and last are compared)",
+    )
     parser.add_argument("--keep-databases", action="store_true")
     parser.add_argument(
         "--drain-emails", type=int, default=10_000, help="queued emails the workers drain at the largest size (0: no)"

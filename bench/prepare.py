@@ -12,6 +12,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,7 +36,11 @@ from recognitions.selectors import _with_feed_columns, feed_keyset, recognition_
 V1 = "application/vnd.peerly.v1"
 DEEP_OFFSET = 10_000
 WRITE_REQUESTS = 60_000  # more than one run can use: each Hi5 pair is used once
-HI5_TARGETS = WRITE_REQUESTS // 100 + 1
+SCALING_HI5_REQUESTS = 60_000  # the Hi5s of the runs with 1, 2 and the default number of workers
+MIXED_REQUESTS = 101_000  # the mixed run that measures the worker's memory (bench/main.py: --rss-requests)
+# The request mix of that run: reads as a client's session would send them, and its writes.
+MIXED_WEIGHTS = {"feed": 4, "users": 4, "feed_given_for": 2, "feed_offset": 1, "stats": 1, "create": 1, "hi5": 1}
+HI5_TARGETS = (WRITE_REQUESTS + SCALING_HI5_REQUESTS + MIXED_REQUESTS) // 100 + 1
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
 
@@ -55,10 +60,14 @@ def endpoints(
         .order_by("-given_at", "-id")
         .values_list("id", flat=True)[: HI5_TARGETS + 1]
     )
-    # The bench users are in no seeded recognition nor Hi5: every (user, recognition) pair is a first Hi5.
+    # The bench users are in no seeded recognition nor Hi5: every (user, recognition) pair is a first Hi5,
+    # and the three sets of Hi5 lines (the writes, the scaling runs, the mixed run) share none.
     # The last target is kept for the in-process query count.
     targets, spare = newest[:-1], newest[-1]
     hi5_pairs = [(token, recognition_id) for recognition_id in targets for token in tokens]
+    scaling_pairs = hi5_pairs[WRITE_REQUESTS : WRITE_REQUESTS + SCALING_HI5_REQUESTS]
+    mixed_pairs = iter(hi5_pairs[WRITE_REQUESTS + SCALING_HI5_REQUESTS :])
+    hi5_pairs = hi5_pairs[:WRITE_REQUESTS]
     prefixes = sorted({name[:2].lower() for name in FIRST_NAMES})
     # Deep pages (#14): the last page by offset, and the same page after a cursor (the 11th oldest recognition's).
     last_offset = max(info.recognitions - 10, 0)
@@ -68,7 +77,7 @@ def endpoints(
         .values("given_at", "id")[min(10, info.recognitions - 1)]
     )
     deep_cursor = feed_keyset().cursor(eleventh_oldest)
-    return {
+    lines = {
         "floor": [("GET", f"/bench/floor?org={org}", "", "")],
         "feed": [("GET", "/recognitions", token, "") for token in tokens],
         "feed_given_for": [
@@ -101,8 +110,30 @@ def endpoints(
         "timeline_3y": [("GET", f"/insights/timeline?from={days_ago(365 * 3 - 1)}&interval=week", admin_token, "")],
         "stats": [("GET", "/users/me/stats", token, "") for token in tokens],
         "hi5": [("POST", f"/recognitions/{recognition_id}/hi5", token, "{}") for token, recognition_id in hi5_pairs],
+        "hi5_scaling": [
+            ("POST", f"/recognitions/{recognition_id}/hi5", token, "{}") for token, recognition_id in scaling_pairs
+        ],
         "_hi5_spare": [("POST", f"/recognitions/{spare}/hi5", tokens[0], "{}")],
     }
+    lines["mixed"] = mixed_lines(lines, mixed_pairs, rng)
+    return lines
+
+
+def mixed_lines(
+    lines: dict[str, list[tuple[str, str, str, str]]], hi5_pairs: Iterator[tuple[str, int]], rng: random.Random
+) -> list[tuple[str, str, str, str]]:
+    """MIXED_REQUESTS request lines drawn by MIXED_WEIGHTS from the endpoints' lines, each Hi5 a pair of
+    its own (`hi5_pairs`), for the run that reads the worker's memory after many requests."""
+    names = list(MIXED_WEIGHTS)
+    mixed = []
+    for name in rng.choices(names, weights=[MIXED_WEIGHTS[name] for name in names], k=MIXED_REQUESTS):
+        pair = next(hi5_pairs, None) if name == "hi5" else None
+        if pair is not None:
+            token, recognition_id = pair
+            mixed.append(("POST", f"/recognitions/{recognition_id}/hi5", token, "{}"))
+        else:  # (a tiny seed runs out of first Hi5s: a feed read instead)
+            mixed.append(rng.choice(lines[name if name != "hi5" else "feed"]))
+    return mixed
 
 
 def lines_cursor(line: tuple[str, str, str, str]) -> str:
@@ -188,7 +219,9 @@ def main() -> None:
         with open(args.out / f"{name}.tsv", "w") as f:
             f.writelines("\t".join(request) + "\n" for request in requests)
     queries = {
-        name: count_queries(requests[0]) for name, requests in lines.items() if name not in ("hi5", "_hi5_spare")
+        name: count_queries(requests[0])
+        for name, requests in lines.items()
+        if name not in ("hi5", "hi5_scaling", "_hi5_spare", "mixed")
     }
     queries["hi5"] = count_queries(lines["_hi5_spare"][0])
     actor = bench_users[0]

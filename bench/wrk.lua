@@ -20,6 +20,22 @@ function request()
   return formatted[next_index]
 end
 
+-- With $BENCH_STOP_AFTER, the thread stops after that many responses and creates $BENCH_DONE_FILE, on which
+-- bench/main.py interrupts wrk (which then prints its summary): the memory run counts requests, not seconds.
+-- Defined only then: a `response` function makes wrk hand every response to Lua.
+local stop_after = tonumber(os.getenv("BENCH_STOP_AFTER") or "")
+if stop_after then
+  local responses = 0
+  function response(status, headers, body)
+    responses = responses + 1
+    if responses == stop_after then
+      wrk.thread:stop()
+      local done = assert(io.open(os.getenv("BENCH_DONE_FILE"), "w"))
+      done:close()
+    end
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -150,14 +150,50 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(
         f"DATABASE_URL names {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, not PostgreSQL. {POSTGRESQL_HOWTO}"
     )
+# Server-side binding: psycopg sends the values apart from the SQL, so the SQL of a query shape is the same
+# on every request and PostgreSQL can keep it prepared. With prepared statements on, psycopg prepares a
+# statement on its DATABASE_PREPARE_THRESHOLD-th run on a connection, and from then on PostgreSQL neither
+# parses nor (once it settles on a generic plan) plans it again: the feed's page query spent more time
+# being planned than run (BENCHMARKS.md, round two). Behind a pooler in transaction mode (pgbouncer),
+# prepared statements need pgbouncer 1.21+ with `max_prepared_statements`; else turn them off
+# (docs/operations.md).
+DATABASE_SERVER_SIDE_BINDING = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+if DATABASE_PREPARED_STATEMENTS and not DATABASE_SERVER_SIDE_BINDING:
+    raise ImproperlyConfigured(
+        "DATABASE_PREPARED_STATEMENTS needs DATABASE_SERVER_SIDE_BINDING (psycopg prepares only server-bound "
+        "statements): turn both off, or binding on"
+    )
+DATABASES["default"]["OPTIONS"] = {
+    **DATABASES["default"].get("OPTIONS", {}),
+    "server_side_binding": DATABASE_SERVER_SIDE_BINDING,
+    # None: never prepare (Django's default, for poolers).
+    "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 2) if DATABASE_PREPARED_STATEMENTS else None,
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis when REDIS_URL is set (shared by every process), else per-process memory.
+# Cache: Redis when REDIS_URL is set (shared by every process), else per-process memory. The member
+# search's answers (accounts.selectors.member_search) have a cache of their own, so they never push the
+# rate-limit counters out of a full per-process cache; versioned, they are never stale in either.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "member_search": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "member_search",
+        },
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "peerly"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "peerly"},
+        "member_search": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "peerly-member-search",
+            "OPTIONS": {"MAX_ENTRIES": env_int("PEERLY_MEMBER_SEARCH_CACHE_ENTRIES", 1000)},
+        },
+    }
 
 # --- Rate limits (peerly/api/ratelimit.py) -----------------------------------
 PEERLY_RATE_LIMIT_SIGNIN = env_rate("PEERLY_RATE_LIMIT_SIGNIN", "10/m")

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -13,6 +13,7 @@ from accounts.scoping import scope_to_actor, scoped_organization_id
 from peerly.api.exceptions import NotFound
 from peerly.api.keyset import Keyset
 from peerly.api.pagination import span_from_the_end
+from peerly.queries import QueryShape, instance_from_row
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 
 FEED_ORDER = ("-given_at", "-id")
@@ -100,40 +101,67 @@ class RecognitionFeed:
     The total is exact. Without a giver or receiver filter it is the sum of the per-(organisation, core
     value) counters the database keeps up to date (`RecognitionCounter`); with one, those indexes hold few
     rows per person and a count is cheap.
+
+    The feed holds its filters' values, not QuerySets: the total and the page are `QueryShape`s, written by
+    the ORM from the same QuerySets (`visible`, `page_queryset`) once per shape of filters, not per request.
     """
 
-    visible: QuerySet[Recognition]
-    organization_id: int | None
-    core_value_ids: Sequence[int]
-    counters_apply: bool
+    organization_id: int | None  # None: every organisation's (a super admin's)
+    given_by: Sequence[int] = ()
+    given_for: Sequence[int] = ()
+    core_value_ids: Sequence[int] = ()
+
+    @property
+    def counters_apply(self) -> bool:
+        return not (self.given_by or self.given_for)
+
+    @property
+    def visible(self) -> QuerySet[Recognition]:
+        """The feed's visible recognitions, newest first or not (the page and the count start from it)."""
+        queryset = Recognition.objects.all()
+        if self.organization_id is not None:
+            queryset = queryset.filter(organization_id=self.organization_id)
+        queryset = queryset.visible()
+        if self.given_by:
+            queryset = queryset.filter(given_by_id__in=self.given_by)
+        if self.given_for:
+            queryset = queryset.filter(given_for_id__in=self.given_for)
+        if self.core_value_ids:
+            queryset = queryset.filter(core_value_id__in=self.core_value_ids)
+        return queryset
+
+    def count(self) -> int:
+        filters = {"organization_id": self.organization_id, "core_value_ids": list(self.core_value_ids)}
+        if self.counters_apply:
+            return _FEED_TOTAL.value(**filters)
+        return _FEED_COUNT.value(**filters, given_by=list(self.given_by), given_for=list(self.given_for))
 
     @property
     def keyset(self) -> Keyset:
         return feed_keyset()
-
-    def count(self) -> int:
-        if not self.counters_apply:
-            return self.visible.count()
-        counters = RecognitionCounter.objects.all()
-        if self.organization_id is not None:
-            counters = counters.filter(organization_id=self.organization_id)
-        if self.core_value_ids:
-            counters = counters.filter(core_value_id__in=self.core_value_ids)
-        return counters.aggregate(total=Coalesce(Sum("visible"), 0))["total"]
 
     def page(self, *, offset: int, limit: int, total: int) -> list[dict[str, Any]]:
         """The rows at `offset` (newest first), read from the oldest end when that end is nearer."""
         if offset >= total:
             return []
         span = span_from_the_end(offset=offset, limit=limit, total=total)
-        if span is None:
-            return list(self.page_queryset(offset=offset, limit=limit).values(*FEED_ROW_FIELDS))
-        start, size = span
-        oldest_first = self.page_queryset(offset=start, limit=size, oldest_first=True)
-        return list(oldest_first.values(*FEED_ROW_FIELDS))[::-1]
+        oldest_first = span is not None
+        if oldest_first:
+            offset, limit = span
+        rows = _FEED_PAGE.rows(
+            organization_id=self.organization_id,
+            given_by=list(self.given_by),
+            given_for=list(self.given_for),
+            core_value_ids=list(self.core_value_ids),
+            offset=offset,
+            limit=limit,
+            oldest_first=oldest_first,
+        )
+        return rows[::-1] if oldest_first else rows
 
     def page_after(self, position: tuple, *, limit: int) -> list[dict[str, Any]]:
-        """The rows after a cursor's `position`, newest first."""
+        """The rows after a cursor's `position`, newest first (the ORM writes it: a cursor's values are a
+        timestamp and an id, which a QueryShape does not take)."""
         return list(self.page_queryset(offset=0, limit=limit, after=position).values(*FEED_ROW_FIELDS))
 
     def page_queryset(
@@ -145,6 +173,29 @@ class RecognitionFeed:
         visible = self.visible if after is None else self.visible.filter(self.keyset.after(after))
         page_ids = visible.order_by(*order).values("pk")[offset:end]
         return _with_feed_columns(Recognition.objects.filter(pk__in=page_ids)).order_by(*order)
+
+
+def _feed_counters(*, organization_id: int | None, core_value_ids: Sequence[int]) -> QuerySet[RecognitionCounter]:
+    counters = RecognitionCounter.objects.all()
+    if organization_id is not None:
+        counters = counters.filter(organization_id=organization_id)
+    if core_value_ids:
+        counters = counters.filter(core_value_id__in=core_value_ids)
+    return counters.values("visible")
+
+
+_FEED_TOTAL = QueryShape(_feed_counters, wrap="SELECT COALESCE(SUM(visible), 0)::bigint FROM ({query}) AS counters")
+_FEED_COUNT = QueryShape(
+    lambda **filters: RecognitionFeed(**filters).visible.order_by().values("pk"),
+    wrap="SELECT count(*) FROM ({query}) AS matches",
+)
+_FEED_PAGE = QueryShape(
+    lambda *, offset, limit, oldest_first, **filters: (
+        RecognitionFeed(**filters)
+        .page_queryset(offset=offset, limit=limit, oldest_first=oldest_first)
+        .values(*FEED_ROW_FIELDS)
+    )
+)
 
 
 def recognition_feed(
@@ -159,18 +210,11 @@ def recognition_feed(
     Filters on `organization_id` and `is_hidden = false` and orders by (given_at, id) descending, exactly the
     partial indexes' definition, so PostgreSQL can walk an index and stop after the page.
     """
-    queryset = recognitions_visible_to(actor).visible()
-    if given_by:
-        queryset = queryset.filter(given_by_id__in=given_by)
-    if given_for:
-        queryset = queryset.filter(given_for_id__in=given_for)
-    if core_value_id:
-        queryset = queryset.filter(core_value_id__in=core_value_id)
     return RecognitionFeed(
-        visible=queryset,
         organization_id=scoped_organization_id(actor),
+        given_by=tuple(given_by),
+        given_for=tuple(given_for),
         core_value_ids=tuple(core_value_id),
-        counters_apply=not (given_by or given_for),
     )
 
 
@@ -183,6 +227,35 @@ def recognition_get(*, actor: User, recognition_id: int) -> Recognition:
     if recognition is None:
         raise NotFound("Recognition not found")
     return recognition
+
+
+# What giving a Hi5 reads of its recognition (recognitions.services.hi5_give): no joins, no Hi5 count.
+HI5_TARGET_FIELDS = ("id", "organization_id", "core_value_id", "given_by_id", "given_for_id", "is_hidden")
+
+
+def _recognition_by_id(*, recognition_id: int, organization_id: int | None, visible_only: bool) -> QuerySet:
+    queryset = Recognition.objects.filter(pk=recognition_id)
+    if organization_id is not None:
+        queryset = queryset.filter(organization_id=organization_id)
+    if visible_only:
+        queryset = queryset.visible()
+    return queryset.values(*HI5_TARGET_FIELDS)
+
+
+_HI5_TARGET = QueryShape(_recognition_by_id)
+
+
+def recognition_for_hi5(*, actor: User, recognition_id: int) -> Recognition:
+    """The recognition a Hi5 is given to, found by recognition_get's rules (the actor's organisation; a
+    hidden one only for those who moderate, 404 for everybody else), with only the columns hi5_give reads."""
+    rows = _HI5_TARGET.rows(
+        recognition_id=recognition_id,
+        organization_id=scoped_organization_id(actor),
+        visible_only=not actor.can_moderate,
+    )
+    if not rows:
+        raise NotFound("Recognition not found")
+    return instance_from_row(Recognition, rows[0])
 
 
 def recognition_for_delivery(*, organization_id: int, recognition_id: int) -> Recognition | None:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.serializers import MAX_ID, UserSummarySerializer
 from corevalues.models import CoreValue
-from peerly.api.serializers import StrictJSONTypes
+from peerly.api.serializers import QueryParams, StrictJSONTypes
 from recognitions.models import Hi5, Recognition
 from recognitions.selectors import feed_row
 
@@ -53,7 +53,7 @@ class IdListField(serializers.CharField):
         return ",".join(str(item) for item in value)
 
 
-class RecognitionFeedParamsSerializer(serializers.Serializer):
+class RecognitionFeedParamsSerializer(QueryParams):
     given_by = IdListField(help_text="Giver id, or a comma-separated list of them.")
     given_for = IdListField(help_text="Receiver id, or a comma-separated list of them.")
     core_value_id = IdListField(help_text="Core value id, or a comma-separated list of them.")
@@ -148,6 +148,10 @@ class RecognitionCreateSerializer(StrictJSONTypes, serializers.Serializer):
 
 
 class Hi5Serializer(serializers.ModelSerializer):
+    """A Hi5 and who gave it. The declared fields are the contract; `to_representation` renders them by hand
+    (DRF's generic path built the fields of this serializer and the nested one on every Hi5 given); a test
+    keeps both paths equal."""
+
     recognition_id = serializers.IntegerField(read_only=True)
     given_by = UserSummarySerializer(read_only=True)
 
@@ -155,6 +159,22 @@ class Hi5Serializer(serializers.ModelSerializer):
         model = Hi5
         fields = ["id", "recognition_id", "given_by", "comment", "given_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Hi5) -> dict[str, Any]:
+        giver = instance.given_by
+        return {
+            "id": instance.pk,
+            "recognition_id": instance.recognition_id,
+            "given_by": {
+                "id": giver.pk,
+                "first_name": giver.first_name,
+                "last_name": giver.last_name,
+                "display_name": giver.display_name,
+                "profile_image_url": giver.profile_image_url,
+            },
+            "comment": instance.comment,
+            "given_at": _DATETIME.to_representation(instance.given_at),
+        }
 
 
 class Hi5CreateSerializer(StrictJSONTypes, serializers.Serializer):

@@ -20,6 +20,7 @@ from corevalues.models import CoreValue
 from peerly.api.db import violates
 from peerly.api.exceptions import AccessDenied, UnknownReference
 from peerly.events import EventType, event_emit
+from peerly.queries import QueryShape, first_rows, instance_from_row
 from recognitions.errors import (
     AlreadyHi5,
     InsufficientHi5Balance,
@@ -36,11 +37,37 @@ logger = logging.getLogger(__name__)
 HI5_UNIQUE_CONSTRAINT = "hi5_once_per_user"
 
 
+# The spends, written by the ORM once (peerly/queries.py) rather than on every write.
+_SPEND = {"hi5_quota_balance": F("hi5_quota_balance") - 1}
+_TAKE_ONE = QueryShape(lambda *, user_id: User.objects.filter(pk=user_id, hi5_quota_balance__gt=0), update=_SPEND)
+# Locks the recognition FOR UPDATE (if still visible) in the statement that spends (see hi5_give).
+_TAKE_ONE_FOR_VISIBLE = QueryShape(
+    lambda *, user_id, recognition_id: User.objects.filter(
+        Exists(Recognition.objects.select_for_update().visible().filter(pk=recognition_id)),
+        pk=user_id,
+        hi5_quota_balance__gt=0,
+    ),
+    update=_SPEND,
+)
+
+
+# What a new recognition reads of its receiver and core value (to check them, then to render it), both in
+# one round trip.
+_RECEIVER = QueryShape(
+    lambda *, pk, organization_id: User.objects.filter(pk=pk, organization_id=organization_id).values(
+        "id", "organization_id", "first_name", "last_name", "display_name", "profile_image_url", "soft_delete_at"
+    )
+)
+_CORE_VALUE = QueryShape(
+    lambda *, pk, organization_id: CoreValue.objects.filter(pk=pk, organization_id=organization_id).values(
+        "id", "organization_id", "parent_id", "text", "description", "thumbnail_url"
+    )
+)
+
+
 def _hi5_take_one(*, user: User) -> bool:
     """Take 1 from the user's balance in one conditional UPDATE; False (and nothing changed) at 0."""
-    return bool(
-        User.objects.filter(pk=user.pk, hi5_quota_balance__gt=0).update(hi5_quota_balance=F("hi5_quota_balance") - 1)
-    )
+    return bool(_TAKE_ONE.execute(user_id=user.pk))
 
 
 def recognition_create(*, actor: User, given_for: int, core_value_id: int, text: str) -> Recognition:
@@ -52,8 +79,12 @@ def recognition_create(*, actor: User, given_for: int, core_value_id: int, text:
         raise AccessDenied("Only a member of an organisation can recognise a colleague")
     # Only the giver's own organisation counts, also for a super admin: a recognition is between colleagues.
     # Another organisation's ids read exactly like unknown ones.
-    receiver = User.objects.filter(pk=given_for, organization_id=actor.organization_id).first()
-    core_value = CoreValue.objects.filter(pk=core_value_id, organization_id=actor.organization_id).first()
+    receiver_row, core_value_row = first_rows(
+        (_RECEIVER, {"pk": given_for, "organization_id": actor.organization_id}),
+        (_CORE_VALUE, {"pk": core_value_id, "organization_id": actor.organization_id}),
+    )
+    receiver = instance_from_row(User, receiver_row) if receiver_row else None
+    core_value = instance_from_row(CoreValue, core_value_row) if core_value_row else None
     unknown: dict[str, str] = {}
     if receiver is None:
         unknown["given_for"] = "Unknown user"
@@ -104,10 +135,7 @@ def hi5_give(*, actor: User, recognition: Recognition, comment: str = "") -> Hi5
             # duplicate waits on that lock, then fails on the unique index below, and the rollback returns
             # its spend. Locking before the insert matters: the insert's foreign-key check share-locks the
             # row, and two givers upgrading share locks would deadlock.
-            visible = Exists(Recognition.objects.select_for_update().visible().filter(pk=recognition.pk))
-            spent = User.objects.filter(visible, pk=actor.pk, hi5_quota_balance__gt=0).update(
-                hi5_quota_balance=F("hi5_quota_balance") - 1
-            )
+            spent = _TAKE_ONE_FOR_VISIBLE.execute(user_id=actor.pk, recognition_id=recognition.pk)
             if not spent:
                 # Nothing was written: say why (a failure path, so the extra reads cost nothing on success).
                 if Recognition.objects.filter(pk=recognition.pk, is_hidden=True).exists():

@@ -31,9 +31,8 @@ class RecognitionViewSet(viewsets.GenericViewSet):
         "hidden by a moderator are never listed nor counted.",
     )
     def list(self, request):
-        params = RecognitionFeedParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        feed = selectors.recognition_feed(actor=request.user, **params.validated_data)
+        params = RecognitionFeedParamsSerializer.validated(request.query_params)
+        feed = selectors.recognition_feed(actor=request.user, **params)
         return LimitOffsetPagination.page_response(request, feed, RecognitionSerializer)
 
     @extend_schema(summary="A recognition (a hidden one only for moderators and admins)")
@@ -63,11 +62,12 @@ class RecognitionViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get", "post"], url_path="hi5")
     @idempotent
     def hi5(self, request, pk: str):
-        recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
         if request.method == "GET":
+            recognition = selectors.recognition_get(actor=request.user, recognition_id=int(pk))
             return LimitOffsetPagination.page_response(
                 request, selectors.hi5_list(recognition=recognition), Hi5Serializer
             )
+        recognition = selectors.recognition_for_hi5(actor=request.user, recognition_id=int(pk))
         serializer = Hi5CreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         hi5 = services.hi5_give(actor=request.user, recognition=recognition, **serializer.validated_data)

@@ -68,7 +68,15 @@ class RedisServer:
         return redis.Redis.from_url(self.url, socket_timeout=2)
 
     def start(self) -> "RedisServer":
-        wait_until(lambda: self.client().ping(), timeout=15, what="redis-server")
+        import redis
+
+        def ready() -> bool:
+            try:
+                return self.client().ping()
+            except redis.exceptions.ConnectionError:  # not an OSError: wait_until would not retry it
+                return False
+
+        wait_until(ready, timeout=15, what="redis-server")
         return self
 
     def stop(self) -> None:

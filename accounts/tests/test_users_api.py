@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 
@@ -160,7 +162,9 @@ class TestList:
         assert "BitmapOr" in plan, plan
         for index in ("user_active_first_name_upper", "user_active_last_name_upper", "user_active_display_upper"):
             assert f"Bitmap Index Scan on {index}" in plan, plan
-        assert plan.count(f"Index Cond: ((organization_id = {organization.pk}) AND ") == 3, plan
+        # (a value bound server-side shows as '42'::smallint, one inlined by the client as 42)
+        organization_cond = rf"Index Cond: \(\(organization_id = (?:{organization.pk}|'{organization.pk}'::\w+)\) AND "
+        assert len(re.findall(organization_cond, plan)) == 3, plan
         assert "~>=~ 'ZEN'::text" in plan
         assert "~<~ 'ZEO'::text" in plan
         # (The one-row organisations table may be read whole once VACUUM has recorded its size: not the point.)

@@ -1,5 +1,7 @@
 """Smoke test of the benchmark's pieces at a tiny size (the benchmark itself is `./bench/run`, not a test)."""
 
+import multiprocessing
+import os
 import random
 
 import pytest
@@ -8,7 +10,20 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tokens import token_encode
-from bench.prepare import count_queries, endpoints
+from bench.main import (
+    SCALING_TARGET,
+    USERS_ORIGINAL_RPS,
+    USERS_RPS_TARGET,
+    USERS_TO_FEED_TARGET,
+    WRITE_RPS_TARGET,
+    default_workers,
+    growth,
+    round_two_targets,
+    split_lines,
+    worker_counts,
+)
+from bench.prepare import MIXED_REQUESTS, count_queries, endpoints
+from bench.profile import verdict, wsgi_environ
 from bench.seed import BENCH_BALANCE, seed
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 
@@ -117,3 +132,80 @@ def test_the_writes_are_compared_round_by_round():
     assert paired_ratios(on, off) == [0.9, 1.0, 1.1]
     assert combine(on)["rps"] == 100.0
     assert combine(on)["cpu_ms_per_request"] == 5.1  # the median slice's
+
+
+def test_every_hi5_line_of_the_bench_is_a_first_hi5(seeded):
+    # given: the request lines of a seed big enough for every set of Hi5 lines
+    users = User.objects.filter(pk__in=seeded.bench_user_ids).select_related("organization")
+    lines = endpoints(info=seeded, tokens=[token_encode(user).token for user in users], rng=random.Random(1))
+    # then: the writes' Hi5s, the scaling runs' and the mixed run's never share a (person, recognition) pair
+    pairs = [
+        (token, path)
+        for name in ("hi5", "hi5_scaling", "mixed")
+        for method, path, token, _body in lines[name]
+        if method == "POST" and path.endswith("/hi5")
+    ]
+    assert len(pairs) == len(set(pairs)) > 0
+    assert len(lines["mixed"]) == MIXED_REQUESTS
+    assert {path.split("?")[0] for _method, path, _token, _body in lines["mixed"]} >= {"/recognitions", "/users"}
+
+
+def test_default_workers_reads_the_formula_of_gunicorn_conf(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+    assert default_workers() == min(2 * multiprocessing.cpu_count() + 1, 12)
+    assert os.environ["WEB_CONCURRENCY"] == "7"  # put back
+
+
+def test_worker_counts_and_growth():
+    assert worker_counts(5) == [1, 2, 5]
+    assert worker_counts(2) == [1, 2]
+    assert growth(100.0, 108.0) == pytest.approx(0.08)
+    assert growth(100.0, 95.0) == pytest.approx(-0.05)
+
+
+def test_split_lines_gives_each_slice_its_own_lines(tmp_path):
+    source = tmp_path / "hi5.tsv"
+    source.write_text("".join(f"line {n}\n" for n in range(10)))
+    parts = split_lines(source, 3, tmp_path, "slice")
+    assert [path.read_text().splitlines() for path in parts] == [
+        ["line 0", "line 1", "line 2"],
+        ["line 3", "line 4", "line 5"],
+        ["line 6", "line 7", "line 8"],
+    ]
+
+
+def test_round_two_targets():
+    figures = {
+        "endpoints": {"users": {"rps": 600.0}, "feed": {"rps": 250.0}, "hi5": {"rps": 240.0}},
+        "scaling": {
+            "workers": [1, 2, 5],
+            "endpoints": {"users": {"1": {"rps": 600.0}, "2": {"rps": 1080.0}, "5": {"rps": 900.0}}},
+        },
+        "rss": {"marks": {"1000": {"requests": 1000, "rss_mb": 90.0}}, "growth": 0.05, "non_2xx_3xx": 0},
+    }
+    checks = [(target, met) for target, _measured, met in round_two_targets(figures, 1_000_000)]
+    assert checks == [
+        (f"GET /users?starts_with= at N=1,000,000: >= {USERS_RPS_TARGET} req/s on one worker", True),
+        (f"GET /users?starts_with= at N=1,000,000: >= {USERS_TO_FEED_TARGET}x the feed page's req/s", True),
+        (f"hi5 at N=1,000,000: >= {WRITE_RPS_TARGET} req/s on one worker", False),
+        (f"users at N=1,000,000: 2 workers >= {SCALING_TARGET}x the req/s of 1", True),  # 1.8x
+        (
+            f"GET /users?starts_with= at N=1,000,000: >= {USERS_ORIGINAL_RPS} req/s (the original's) with the "
+            "default 5 workers",
+            True,
+        ),
+        ("worker RSS after 1,000 mixed requests within 10% of after 1,000", True),
+    ]
+
+
+def test_profile_builds_the_environ_a_server_would():
+    environ = wsgi_environ(("POST", "/recognitions/7/hi5?x=1", "tok", '{"a": 1}'))
+    request_line = (environ["REQUEST_METHOD"], environ["PATH_INFO"], environ["QUERY_STRING"])
+    assert request_line == ("POST", "/recognitions/7/hi5", "x=1")
+    assert environ["HTTP_AUTHORIZATION"] == "Bearer tok"
+    assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("application/json", "8")
+    assert environ["wsgi.input"].read() == b'{"a": 1}'
+    assert "HTTP_AUTHORIZATION" not in wsgi_environ(("GET", "/health", "", ""))
+    assert verdict("feed", 2.9) == "target <= 3.0 ms: met"
+    assert verdict("users", 2.1) == "target <= 2.0 ms: NOT MET"
+    assert verdict("floor", 9.0) == ""

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from peerly.api.exceptions import InvalidData
 from peerly.api.keyset import CURSOR_ALPHABET, CURSOR_PATTERN, MAX_CURSOR_LENGTH, Keyset
+from peerly.api.serializers import QueryParams
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -16,7 +17,7 @@ MAX_OFFSET = 10_000_000
 BEFORE_WITH_OFFSET = "Give either `before` (a cursor) or an `offset`, not both."
 
 
-class PageParams(serializers.Serializer):
+class PageParams(QueryParams):
     limit = serializers.IntegerField(min_value=1, required=False)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, required=False, default=0)
     # Checked by the list's Keyset (an empty value is no cursor, like an empty filter).
@@ -92,16 +93,8 @@ class LimitOffsetPagination:
         self.next: str | None = None
 
     def paginate_queryset(self, items: QuerySet | Listing, request, view=None, *, total: int | None = None) -> list:
-        params = PageParams(
-            data={k: request.query_params[k] for k in ("limit", "offset", "before") if k in request.query_params}
-        )
-        params.is_valid(raise_exception=True)
-        self.limit = min(params.validated_data.get("limit", self.default_limit), MAX_LIMIT)
-        offset = params.validated_data["offset"]
-        before = params.validated_data.get("before", "")
+        self.limit, offset, before = self.page_params(request)
         listing = QuerySetListing(items) if isinstance(items, QuerySet) else items
-        if before and offset:
-            raise InvalidData(fields={"offset": BEFORE_WITH_OFFSET})
         position = listing.keyset.position(before) if before else None
         self.total = listing.count() if total is None else total
         if position is None:
@@ -116,6 +109,30 @@ class LimitOffsetPagination:
             page = page[: self.limit]
         self.next = listing.keyset.cursor(page[-1]) if more and page else None
         return page
+
+    @classmethod
+    def page_params(cls, request) -> tuple[int, int, str]:
+        """The request's (limit, offset, before): validated (400 `invalid_data`), the limit capped; `before`
+        with a non-zero offset is 400 naming `offset`."""
+        params = PageParams.validated(
+            {k: request.query_params[k] for k in ("limit", "offset", "before") if k in request.query_params}
+        )
+        offset, before = params["offset"], params.get("before", "")
+        if before and offset:
+            raise InvalidData(fields={"offset": BEFORE_WITH_OFFSET})
+        return min(params.get("limit", cls.default_limit), MAX_LIMIT), offset, before
+
+    @classmethod
+    def counted_page_response(
+        cls, request, *, total: int, items: Sequence, serializer_class: type, keyset: Keyset
+    ) -> Response:
+        """How a view answers an offset page whose items and total it read itself (`page_params`)."""
+        paginator = cls()
+        paginator.limit, paginator.offset, _ = cls.page_params(request)
+        paginator.total = total
+        if items and paginator.offset + len(items) < total:
+            paginator.next = keyset.cursor(items[-1])
+        return paginator.get_paginated_response(serializer_class(items, many=True).data)
 
     @classmethod
     def page_response(cls, request, items: QuerySet | Listing, serializer_class: type) -> Response:

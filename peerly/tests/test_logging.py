@@ -85,7 +85,7 @@ def test_server_error_is_logged_with_request_id_and_traceback(as_user, employee,
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("accounts.selectors.scope_to_actor", explode)
+    monkeypatch.setattr("accounts.selectors.requested_organization_id", explode)
     client = as_user(employee)
     client.raise_request_exception = False
 

@@ -88,7 +88,7 @@ class TestErrors:
         def explode(*args, **kwargs):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr("accounts.selectors.scope_to_actor", explode)
+        monkeypatch.setattr("accounts.selectors.requested_organization_id", explode)
         client = as_user(employee)
         client.raise_request_exception = False
         with caplog.at_level(logging.ERROR, logger="peerly.errors"):

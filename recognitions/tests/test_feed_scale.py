@@ -12,7 +12,7 @@ from accounts.tests.factories import UserFactory
 from corevalues.tests.factories import CoreValueFactory
 from recognitions.models import Hi5, Recognition, RecognitionCounter
 from recognitions.selectors import recognition_feed
-from recognitions.serializers import RecognitionSerializer
+from recognitions.serializers import Hi5Serializer, RecognitionSerializer
 from recognitions.services import recognition_create
 from recognitions.tests.factories import NO_PASSWORD, Hi5Factory, RecognitionFactory
 from recognitions.tests.test_concurrency import run_together
@@ -343,6 +343,17 @@ class TestRendering:
         assert serializer.to_representation(row) == dict(generic)
         assert serializer.to_representation(instance) == dict(generic)
         assert generic["hi5_count"] == 1
+
+    def test_a_hi5_renders_as_drfs_generic_serializer_would(self, organization, people):
+        # given: a Hi5 from someone with a profile image, with a comment
+        people[2].profile_image_url = "https://cdn.example.com/p.png"
+        people[2].save()
+        recognition = RecognitionFactory(organization=organization, given_by=people[0], given_for=people[1])
+        hi5 = Hi5Factory(recognition=recognition, given_by=people[2], comment="Bravo é \u2028")
+        hi5 = Hi5.objects.select_related("given_by").get(pk=hi5.pk)
+        serializer = Hi5Serializer()
+        # then
+        assert serializer.to_representation(hi5) == dict(super(Hi5Serializer, serializer).to_representation(hi5))
 
 
 def test_counter_triggers_exist_only_on_postgresql():
