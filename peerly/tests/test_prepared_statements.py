@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from recognitions.tests.factories import RecognitionFactory
+
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLES = {"DATABASE_SERVER_SIDE_BINDING", "DATABASE_PREPARED_STATEMENTS", "DATABASE_PREPARE_THRESHOLD"}
 
@@ -48,7 +50,9 @@ def test_prepared_statements_need_server_side_binding():
 
 @pytest.mark.django_db
 def test_the_hot_statements_are_prepared_on_the_connection(as_user, employee):
-    # given: a member reading the feed a few times on this connection
+    # given: a member reading the feed a few times on this connection (a feed with a recognition: an empty
+    # one answers from its total alone)
+    RecognitionFactory(organization=employee.organization)
     client = as_user(employee)
     for _ in range(3):
         assert client.get("/recognitions").status_code == 200
