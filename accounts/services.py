@@ -459,7 +459,9 @@ def organization_save(*, actor: User | None, organization: Organization) -> Orga
     """Save an organisation as edited (the admin's form), auditing the settings that changed."""
     previous = None
     if organization.pk is not None:
-        stored = Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        # FOR NO KEY UPDATE: writers of recognitions share-lock the organisation's key (their foreign key);
+        # FOR UPDATE would make them wait here while a timezone change waits for them (a deadlock).
+        stored = Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).first()
         previous = _organization_settings(stored) if stored is not None else None
     organization.save()
     after = _organization_settings(organization)
@@ -519,7 +521,7 @@ def organization_setup(
     domains = sorted({d.strip().lower() for d in domains if d.strip()})
     if not domains:
         raise InvalidData(fields={"domain": "At least one email domain is required"})
-    organization = Organization.objects.select_for_update().filter(name=name).first()
+    organization = Organization.objects.select_for_update(no_key=True).filter(name=name).first()
     for owned in OrganizationDomain.objects.filter(domain__in=domains).select_related("organization"):
         if organization is None or owned.organization_id != organization.pk:
             raise DomainTaken(f"The domain {owned.domain} belongs to {owned.organization.name}")

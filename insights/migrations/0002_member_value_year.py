@@ -17,6 +17,9 @@ from django.db import migrations, models
 previous = importlib.import_module("insights.migrations.0001_rollups")  # its functions, for the way back
 
 FORWARD_SQL = """
+-- The rebuild below must not miss writers in flight (the Hi5s first, as insights/0004 explains).
+LOCK TABLE recognitions_hi5, recognitions_recognition IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE OR REPLACE FUNCTION insights_days(days integer[], plus integer[], minus integer[]) RETURNS integer[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN

@@ -16,6 +16,9 @@ from django.db import migrations, models
 previous = importlib.import_module("insights.migrations.0002_member_value_year")  # for the way back
 
 FORWARD_SQL = """
+-- The rebuild below must not miss writers in flight (the Hi5s first, as insights/0004 explains).
+LOCK TABLE recognitions_hi5, recognitions_recognition IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE FUNCTION insights_span(day integer) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT extract(year FROM DATE '1970-01-01' + day)::integer
            - extract(year FROM DATE '1970-01-01' + day)::integer % 4

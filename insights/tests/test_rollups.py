@@ -4,6 +4,7 @@ restores, edits, deletes, soft deletes, quota renewals, timezone changes)."""
 
 import io
 import threading
+import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,19 +12,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.db.models.signals import pre_save
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Organization, User
+from accounts.services import organization_save
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from corevalues.tests.factories import CoreValueFactory
 from insights.models import GiverCount, MemberDays, MemberValueDays, OrganizationDay
 from insights.periods import Period
 from insights.selectors import EPOCH, insights_leaderboard, insights_summary, insights_timeline, span_of
 from insights.services import rollups_rebuild
+from moderation.services import review_create
 from recognitions.models import Hi5, Recognition
-from recognitions.services import hi5_quotas_renew
+from recognitions.services import hi5_quotas_renew, recognition_create
 from recognitions.tests.factories import Hi5Factory, RecognitionFactory
 
 TIMEZONES = ("UTC", "Asia/Kolkata", "America/Los_Angeles")
@@ -33,6 +37,16 @@ ORIGINS = (datetime(2027, 12, 27, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC))
 
 
 # --- the direct count --------------------------------------------------------------------------------------
+
+
+def _bucket_end(start: date, interval: str) -> date:
+    """The last day of the day, week or month that starts on `start`."""
+    if interval == "day":
+        return start
+    if interval == "week":
+        return start + timedelta(days=6)
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def _buckets(day: date) -> list[tuple[str, date]]:
@@ -263,13 +277,28 @@ def test_the_rollups_equal_a_direct_count_after_any_writes(first_timezone, steps
         )
         summary = insights_summary(organization, period)
         assert {key: summary[key] for key in naive_summary(organization, period)} == naive_summary(organization, period)
+        earlier = naive_summary(organization, period.previous())
+        assert {key: summary["previous"][key] for key in earlier} == earlier
         for by in ("received", "given", "hi5s_received"):
             for value in (None, values[0]):
                 ranking = insights_leaderboard(organization, period, by=by, core_value_id=value and value.pk, limit=50)
                 naive = naive_leaderboard(organization, period, by, value)
                 assert [(entry["user"].pk, entry["count"]) for entry in ranking] == naive
-        points = insights_timeline(organization, period, "week")
-        assert sum(point["recognitions"] for point in points) == summary["recognitions"]
+                # equal counts share a rank: 1, 2, 2, 4
+                assert [entry["rank"] for entry in ranking] == [
+                    1 + sum(other > count for _, other in naive) for _, count in naive
+                ]
+        for interval in ("day", "week", "month"):
+            for point in insights_timeline(organization, period, interval):
+                # the point's days within the period (a first or last bucket may be partial)
+                first = max(point["start"], period.first_day)
+                last = min(_bucket_end(point["start"], interval), period.last_day)
+                within = naive_summary(organization, Period(first_day=first, last_day=last, tz=period.tz))
+                assert (point["recognitions"], point["hi5s"], point["givers"]) == (
+                    within["recognitions"],
+                    within["hi5s"],
+                    within["givers"],
+                ), (interval, point)
         # and a rebuild from the tables writes the same
         rollups_rebuild(organization_id=organization.pk)
         assert actual_rollups(organization) == expected_rollups(organization)
@@ -387,4 +416,174 @@ def test_concurrent_hides_and_gives_of_one_giver_keep_the_givers_exact():
         for thread in threads:
             thread.join()
     assert errors == []
+    assert actual_rollups(organization) == expected_rollups(organization)
+
+
+# --- one lock order for every writer (migration insights/0004) ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_insights_triggers_fire_before_the_feed_counters():
+    """PostgreSQL fires a table's triggers of one event in the order of their names."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'recognitions_recognition'::regclass "
+            "AND NOT tgisinternal ORDER BY tgname"
+        )
+        names = [name for (name,) in cursor.fetchall()]
+    for event in ("insert", "update", "delete"):
+        assert names.index(f"insights_on_{event}") < names.index(f"recognitions_counter_on_{event}")
+
+
+class _Side(threading.Thread):
+    """One transaction of a race on a connection of its own: its backend's pid is known before it works,
+    so the test can see it wait for a lock; whatever it raises is kept for the test to report."""
+
+    def __init__(self, work):
+        super().__init__()
+        self.work = work
+        self.pid = None
+        self.started_up = threading.Event()
+        self.errors: list[BaseException] = []
+
+    def run(self):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.pid = cursor.fetchone()[0]
+            self.started_up.set()
+            self.work()
+        except BaseException as exc:  # reported by the test's own thread
+            self.errors.append(exc)
+        finally:
+            self.started_up.set()
+            connection.close()
+
+    def waits_or_ends(self, timeout: float = 10) -> bool:
+        """Until the side waits for a lock (True) or has ended (False)."""
+        self.started_up.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while self.is_alive() and time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [self.pid])
+                if cursor.fetchone()[0]:
+                    return True
+            time.sleep(0.02)
+        assert not self.is_alive(), "the side neither waited for a lock nor ended"
+        return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_review_hiding_a_givers_recognition_while_the_giver_gives_does_not_deadlock():
+    """The giver's creation holds the giver's row (the balance) when the review, hiding one of the giver's
+    recognitions of the same core value, waits for it; then the creation's insert reaches the feed counter
+    of that core value. Had the review taken that counter row first (its counter trigger before its
+    insights trigger), each would wait for the other."""
+    organization = OrganizationFactory()
+    giver, receiver = UserFactory.create_batch(2, organization=organization, hi5_quota_balance=5)
+    moderator = UserFactory(organization=organization, moderator=True)
+    value = CoreValueFactory(organization=organization)
+    earlier = RecognitionFactory(organization=organization, given_by=giver, given_for=receiver, core_value=value)
+    spent, go = threading.Event(), threading.Event()
+
+    def pause_before_the_insert(sender, instance, **kwargs):
+        if instance.pk is None:
+            spent.set()  # the balance is spent: the giver's row is locked
+            assert go.wait(10)
+
+    def give() -> None:
+        recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Again, thanks")
+
+    def hide() -> None:
+        review_create(actor=moderator, recognition=earlier, is_inappropriate=True)
+
+    pre_save.connect(pause_before_the_insert, sender=Recognition)
+    giving, reviewing = _Side(give), _Side(hide)
+    try:
+        giving.start()
+        assert spent.wait(10)
+        reviewing.start()
+        assert reviewing.waits_or_ends()  # for the giver's row
+        go.set()
+        giving.join(20)
+        reviewing.join(20)
+    finally:
+        go.set()
+        pre_save.disconnect(pause_before_the_insert, sender=Recognition)
+    assert giving.errors == reviewing.errors == []
+    assert Recognition.objects.get(pk=earlier.pk).is_hidden
+    assert Recognition.objects.filter(given_by=giver, is_hidden=False).count() == 1
+    assert actual_rollups(organization) == expected_rollups(organization)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_timezone_change_while_a_recognition_is_given_does_not_deadlock():
+    """The admin's save locks the organisation, then a colleague's insert checks its foreign key to it (a
+    key share lock), then the timezone's rebuild waits for that insert's transaction. FOR UPDATE on the
+    organisation would make the insert wait for the save: each would wait for the other."""
+    organization = OrganizationFactory(timezone="UTC")
+    giver, receiver = UserFactory.create_batch(2, organization=organization, hi5_quota_balance=5)
+    value = CoreValueFactory(organization=organization)
+    locked, inserted, go = threading.Event(), threading.Event(), threading.Event()
+
+    def pause_before_the_update(sender, instance, **kwargs):
+        locked.set()  # the organisation's row is locked
+        assert go.wait(10)
+
+    def change_timezone() -> None:
+        with transaction.atomic():
+            edited = Organization.objects.get(pk=organization.pk)
+            edited.timezone = "Asia/Kolkata"
+            organization_save(actor=None, organization=edited)
+
+    def give() -> None:
+        with transaction.atomic():
+            recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text="Thanks")
+            inserted.set()
+            assert go.wait(10)  # committed only once the timezone's update goes on
+
+    pre_save.connect(pause_before_the_update, sender=Organization)
+    changing, giving = _Side(change_timezone), _Side(give)
+    try:
+        changing.start()
+        assert locked.wait(10)
+        giving.start()
+        giving.started_up.wait(10)
+        # the insert goes through (or waits for the organisation's row: the deadlock to come) ...
+        deadline = time.monotonic() + 10
+        while not inserted.wait(0.02) and time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [giving.pid])
+                if cursor.fetchone()[0]:
+                    break
+        go.set()  # ... then the timezone's update and rebuild, the insert's transaction still open
+        changing.join(20)
+        giving.join(20)
+    finally:
+        go.set()
+        pre_save.disconnect(pause_before_the_update, sender=Organization)
+    assert changing.errors == giving.errors == []
+    organization.refresh_from_db()
+    assert organization.timezone == "Asia/Kolkata"
+    assert Recognition.objects.filter(given_by=giver).count() == 1
+    assert actual_rollups(organization) == expected_rollups(organization)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hi5_written_while_its_recognition_is_hidden_is_not_counted():
+    """Whoever writes the Hi5 (here the ORM, without the service's lock): its trigger waits for the hide
+    in flight and then sees the recognition hidden; read from its own snapshot, it would count the Hi5 of
+    a recognition whose hide subtracted every Hi5 it could see."""
+    recognition = RecognitionFactory()
+    organization = recognition.organization
+    colleague = UserFactory(organization=organization)
+    hi5ing = _Side(lambda: Hi5.objects.create(recognition=recognition, given_by=colleague))
+    with transaction.atomic():
+        Recognition.objects.filter(pk=recognition.pk).update(is_hidden=True)
+        hi5ing.start()
+        waited = hi5ing.waits_or_ends()
+    hi5ing.join(20)
+    assert hi5ing.errors == []
+    assert waited
+    assert Hi5.objects.filter(recognition=recognition).count() == 1
     assert actual_rollups(organization) == expected_rollups(organization)
