@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from accounts.tokens import token_encode
+from insights import selectors as insights_selectors
 from tests.fake_google import CLIENT_ID, CLIENT_SECRET, FakeGoogle
 
 V1 = "application/vnd.peerly.v1"
@@ -57,9 +58,11 @@ def _clear_cache():
     """Rate-limit counters, member search answers (anything cached) never leak from one test into the next."""
     for alias in django_settings.CACHES:
         caches[alias].clear()
+    insights_selectors.NEAR.clear()
     yield
     for alias in django_settings.CACHES:
         caches[alias].clear()
+    insights_selectors.NEAR.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -242,6 +242,9 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
     try:
         wait_for_health(f"{url}/health")
         print(f"    gunicorn ({args.worker_class}, 1 worker, {args.threads} threads) on {url}; warming up", flush=True)
+        cold = measure_cold_insights(
+            url, out, [e for e in INSIGHTS if e != "stats" and (not args.only or e in args.only)]
+        )
         for warm in ("feed", "floor", "feed_offset"):
             run_wrk(url=url, requests_file=out / f"{warm}.tsv", seconds=args.warmup, connections=args.connections)
         selected = [(e, label) for e, label in ENDPOINTS if not args.only or e in args.only]
@@ -263,6 +266,8 @@ def bench_size(size: int, args, base_url: str, workdir: Path) -> dict:
                 )
         for endpoint, label in reads:
             results[endpoint] = read_figures(endpoint, label, slices[endpoint], prepare)
+            if endpoint in cold:
+                results[endpoint]["cold_ms"], results[endpoint]["second_ms"] = cold[endpoint]
         if selected_run(args, "export"):
             results["export"] = measure_export(url, server, out)
         if writes:
@@ -421,6 +426,28 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def measure_cold_insights(url: str, out: Path, endpoints: list[str]) -> dict[str, tuple[float, float]]:
+    """The first request of each insights endpoint on the fresh worker (its closed days read from the
+    rollups, then cached) and the second (the cache's), in ms: wrk's figures are mostly the second kind."""
+    cold = {}
+    for endpoint in endpoints:
+        method, path, token, _body = (out / f"{endpoint}.tsv").read_text().splitlines()[0].split("\t")
+        request = urllib.request.Request(  # noqa: S310 (our own loopback server)
+            f"{url}{path}",
+            method=method,
+            headers={"Accept": "application/vnd.peerly.v1", "Authorization": f"Bearer {token}"},
+        )
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                response.read()
+            times.append(round((time.perf_counter() - started) * 1000, 1))
+        cold[endpoint] = (times[0], times[1])
+        print(f"    {endpoint}: first request {times[0]} ms (closed days read), second {times[1]} ms", flush=True)
+    return cold
 
 
 def measure_export(url: str, server: subprocess.Popen, out: Path) -> dict:

@@ -114,3 +114,22 @@ class GiverCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.unit} {self.start}: {self.givers}"
+
+
+class History(models.Model):
+    """Per organisation, a version of its closed days (those before yesterday, in its timezone): moved in
+    the writer's transaction by any change the rollups take for such a day (a hide, a restore, an edit or a
+    delete of an older recognition or Hi5), by a rebuild (a timezone change) and by a member's soft delete
+    or restore (rankings and participation leave deleted members out). What the insights read of closed
+    days is cached under it (insights/selectors.py); a new recognition or Hi5 (today's) leaves it alone."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "histories"
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.version}"

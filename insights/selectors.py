@@ -1,18 +1,25 @@
 """Reads of the insights, always within one organisation (the caller's; a super admin names one)."""
 
+import threading
+from array import array
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from django.core.cache import caches
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.scoping import reaches, target_organization
 from corevalues.models import CoreValue
-from insights.models import SPAN_YEARS, GiverCount, Kind, MemberDays, OrganizationDay
+from insights.models import SPAN_YEARS, GiverCount, History, Kind, MemberDays, OrganizationDay
 from insights.periods import Period
 from peerly.api.exceptions import AccessDenied, NotFound, UnknownReference
 from recognitions.models import Recognition
@@ -134,100 +141,217 @@ def span_of(year: int) -> int:
 # How many of a member's days (the sorted array of an `insights_memberdays` row, alias m) fall in a period,
 # from the day before its first to its last (day numbers): `width_bucket(last, m.days) - width_bucket(before,
 # m.days)`, two binary searches (`width_bucket(x, sorted_array)` counts the elements <= x).
+
+
+# --- closed days and live ones ------------------------------------------------------------------------------
 #
-# Per member, over the spans a period touches: what they gave and received in the period and in the one
-# before; then who took part, over the members whose rows exist (the rest took part in neither).
-PARTICIPATION_SQL = """
-SELECT count(*) FILTER (WHERE s.given > 0),
-       count(*) FILTER (WHERE s.received > 0),
-       count(*) FILTER (WHERE (s.given > 0 OR s.received > 0) AND u.soft_delete_at IS NULL),
-       count(*) FILTER (WHERE s.previous_given > 0),
-       count(*) FILTER (WHERE s.previous_received > 0),
-       count(*) FILTER (WHERE (s.previous_given > 0 OR s.previous_received > 0) AND u.soft_delete_at IS NULL),
-       (SELECT count(*) FROM accounts_user AS a WHERE a.organization_id = %(org)s AND a.soft_delete_at IS NULL)
+# Reading every member's rows costs the same for 90 days as for 3 years (tens of ms at 10,000 members). What a
+# period's closed days hold (those before yesterday, in the organisation's timezone) only moves with the
+# organisation's history version (insights.models.History: a retroactive change, a rebuild, a member's soft
+# delete or restore), so it is cached under that version; the live days (yesterday on) are read from the
+# recognitions and Hi5s themselves, a day or two of them, through their indexes.
+
+INSIGHTS_CACHE = "insights"  # the cache alias (peerly/settings.py)
+CLOSED_SECONDS = 24 * 60 * 60  # an entry's key names the version and the days: it is never read stale
+
+
+def _closed_and_live(period: Period) -> tuple[Period | None, Period | None]:
+    """The period's closed days and its live ones (either may be None)."""
+    live_from = timezone.now().astimezone(period.tz).date() - timedelta(days=1)
+    closed = live = None
+    if period.first_day < live_from:
+        last = min(period.last_day, live_from - timedelta(days=1))
+        closed = Period(first_day=period.first_day, last_day=last, tz=period.tz)
+    if period.last_day >= live_from:
+        live = Period(first_day=max(period.first_day, live_from), last_day=period.last_day, tz=period.tz)
+    return closed, live
+
+
+def history_version(organization: Organization) -> int:
+    """The version of the organisation's closed days; read before them (a change committed in between moves
+    it, so what is cached under the version read is never older than that version)."""
+    return History.objects.filter(organization_id=organization.pk).values_list("version", flat=True).first() or 0
+
+
+class _Near:
+    """The few latest reads of closed days, kept as objects in this process (no unpickling), in front of the
+    shared cache; keyed as the cache is (by version), so never stale either."""
+
+    def __init__(self, entries: int):
+        self.entries = entries
+        self.values: OrderedDict[str, object] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            value = self.values.get(key)
+            if value is not None:
+                self.values.move_to_end(key)
+            return value
+
+    def put(self, key: str, value) -> None:
+        with self.lock:
+            self.values[key] = value
+            while len(self.values) > self.entries:
+                self.values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.values.clear()
+
+
+NEAR = _Near(entries=32)
+
+
+def _remembered(organization: Organization, version: int, closed: Period, what: tuple, compute: Callable):
+    """compute() (a read of the closed days), cached under the organisation's history version."""
+    parts = ("insights", organization.pk, version, closed.tz.key, closed.first_day, closed.last_day, *what)
+    key = ":".join(str(part) for part in parts)
+    value = NEAR.get(key)
+    if value is None:
+        cache = caches[INSIGHTS_CACHE]
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, CLOSED_SECONDS)
+        NEAR.put(key, value)
+    return value
+
+
+def _rows(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _days_params(organization: Organization, period: Period) -> dict:
+    return {
+        "org": organization.pk,
+        "before": day_number(period.first_day) - 1,
+        "last": day_number(period.last_day),
+        "first_span": span_of(period.first_day.year),
+        "last_span": span_of(period.last_day.year),
+    }
+
+
+@dataclass(frozen=True)
+class ClosedSummary:
+    """What a period's closed days hold for the summary: recognitions and Hi5s per core value, and who gave,
+    who received, and who of them took part (gave or received, and is active): member ids."""
+
+    per_value: dict[int, tuple[int, int]]
+    givers: frozenset[int]
+    receivers: frozenset[int]
+    participants: frozenset[int]
+
+
+NOTHING_CLOSED = ClosedSummary(per_value={}, givers=frozenset(), receivers=frozenset(), participants=frozenset())
+
+# Per member, over the spans the closed days touch: whether they gave, received, and are active.
+CLOSED_PARTICIPATION_SQL = """
+SELECT s.member_id, s.given > 0, s.received > 0, u.soft_delete_at IS NULL
 FROM (
     SELECT m.member_id,
-           sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))
-               FILTER (WHERE m.kind = 'given') AS given,
-           sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))
-               FILTER (WHERE m.kind = 'received') AS received,
-           sum(width_bucket(%(previous_last)s, m.days) - width_bucket(%(previous_before)s, m.days))
-               FILTER (WHERE m.kind = 'given') AS previous_given,
-           sum(width_bucket(%(previous_last)s, m.days) - width_bucket(%(previous_before)s, m.days))
-               FILTER (WHERE m.kind = 'received') AS previous_received
+           coalesce(sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))
+                    FILTER (WHERE m.kind = 'given'), 0) AS given,
+           coalesce(sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))
+                    FILTER (WHERE m.kind = 'received'), 0) AS received
     FROM insights_memberdays AS m
     WHERE m.organization_id = %(org)s AND m.kind IN ('given', 'received')
       AND m.span BETWEEN %(first_span)s AND %(last_span)s
     GROUP BY m.member_id
 ) AS s
 JOIN accounts_user AS u ON u.id = s.member_id
+WHERE s.given > 0 OR s.received > 0
+"""
+# The live days' visible recognitions: who gave, who received, and who of them is active (three arrays).
+LIVE_PARTICIPATION_SQL = """
+WITH live AS MATERIALIZED (
+    SELECT r.given_by_id, r.given_for_id FROM recognitions_recognition AS r
+    WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
+)
+SELECT (SELECT coalesce(array_agg(DISTINCT given_by_id), '{}') FROM live),
+       (SELECT coalesce(array_agg(DISTINCT given_for_id), '{}') FROM live),
+       (SELECT coalesce(array_agg(u.id), '{}') FROM accounts_user AS u
+        WHERE u.id IN (SELECT given_by_id FROM live UNION SELECT given_for_id FROM live) AND u.soft_delete_at IS NULL)
+"""
+# The organisation's history version and active members, in one round trip.
+VERSION_AND_ACTIVE_SQL = """
+SELECT coalesce((SELECT h.version FROM insights_history AS h WHERE h.organization_id = %(org)s), 0),
+       (SELECT count(*) FROM accounts_user AS u WHERE u.organization_id = %(org)s AND u.soft_delete_at IS NULL)
 """
 
 
-def _participation(organization: Organization, period: Period, previous: Period) -> tuple[dict, dict]:
-    """Givers, receivers (deleted members too: totals) and participation (active members who gave or
-    received) of the period and the previous one, in one query over the members' rows."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            PARTICIPATION_SQL,
-            {
-                "org": organization.pk,
-                "before": day_number(period.first_day) - 1,
-                "last": day_number(period.last_day),
-                "previous_before": day_number(previous.first_day) - 1,
-                "previous_last": day_number(previous.last_day),
-                "first_span": span_of(previous.first_day.year),
-                "last_span": span_of(period.last_day.year),
-            },
-        )
-        givers, receivers, participants, previous_givers, previous_receivers, previous_participants, active = (
-            cursor.fetchone()
-        )
-
-    def counts(givers: int, receivers: int, participants: int) -> dict:
-        rate = round(participants / active, 4) if active else 0.0
-        return {"givers": givers, "receivers": receivers, "active_members": active, "participation_rate": rate}
-
-    return counts(givers, receivers, participants), counts(previous_givers, previous_receivers, previous_participants)
-
-
-def insights_summary(organization: Organization, period: Period) -> dict:
-    """The period's counts, and the same for the period of equal length just before: three queries over
-    the rollups (core values; recognitions and Hi5s per day; members' days), whatever the period's length."""
-    previous = period.previous()
-    values = list(CoreValue.objects.filter(organization=organization).order_by("id").values_list("id", "text"))
-    in_period, before = Q(day__gte=period.first_day), Q(day__lt=period.first_day)
-    per_value = {
-        row.pop("core_value_id"): row
-        for row in OrganizationDay.objects.filter(
-            organization=organization, day__gte=previous.first_day, day__lte=period.last_day
+def _per_value(organization: Organization, period: Period) -> dict[int, tuple[int, int]]:
+    """Recognitions and Hi5s per core value of the period's days (the daily rollups)."""
+    return {
+        value: (recognitions, hi5s)
+        for value, recognitions, hi5s in OrganizationDay.objects.filter(
+            organization=organization, day__gte=period.first_day, day__lte=period.last_day
         )
         .order_by()
         .values("core_value_id")
-        .annotate(
-            current_recognitions=Sum("recognitions", filter=in_period, default=0),
-            current_hi5s=Sum("hi5s", filter=in_period, default=0),
-            previous_recognitions=Sum("recognitions", filter=before, default=0),
-            previous_hi5s=Sum("hi5s", filter=before, default=0),
-        )
+        .annotate(recognitions_sum=Sum("recognitions"), hi5s_sum=Sum("hi5s"))
+        .values_list("core_value_id", "recognitions_sum", "hi5s_sum")
     }
-    current, earlier = _participation(organization, period, previous)
+
+
+def _closed_summary(organization: Organization, period: Period) -> ClosedSummary:
+    rows = _rows(CLOSED_PARTICIPATION_SQL, _days_params(organization, period))
+    return ClosedSummary(
+        per_value=_per_value(organization, period),
+        givers=frozenset(member for member, gave, _, _ in rows if gave),
+        receivers=frozenset(member for member, _, received, _ in rows if received),
+        participants=frozenset(member for member, _, _, active in rows if active),
+    )
+
+
+def _summary_of(organization: Organization, version: int, active: int, period: Period) -> dict:
+    """One period's counts: its closed days' (cached) and its live days' (read) together."""
+    closed, live = _closed_and_live(period)
+    held = NOTHING_CLOSED
+    if closed is not None:
+        held = _remembered(organization, version, closed, ("summary",), lambda: _closed_summary(organization, closed))
+    per_value = dict(held.per_value)
+    givers, receivers, participants = len(held.givers), len(held.receivers), len(held.participants)
+    if live is not None:
+        for value, (recognitions, hi5s) in _per_value(organization, live).items():
+            before = per_value.get(value, (0, 0))
+            per_value[value] = (before[0] + recognitions, before[1] + hi5s)
+        params = {"org": organization.pk, "start": live.start, "end": live.end}
+        live_givers, live_receivers, live_participants = _rows(LIVE_PARTICIPATION_SQL, params)[0]
+        # the live days' members the closed days do not count yet (the live ones are few: C-speed sets)
+        givers += len(set(live_givers) - held.givers)
+        receivers += len(set(live_receivers) - held.receivers)
+        participants += len(set(live_participants) - held.participants)
+    return {
+        "per_value": per_value,
+        "recognitions": sum(recognitions for recognitions, _ in per_value.values()),
+        "hi5s": sum(hi5s for _, hi5s in per_value.values()),
+        "givers": givers,
+        "receivers": receivers,
+        "active_members": active,
+        "participation_rate": round(participants / active, 4) if active else 0.0,
+    }
+
+
+def insights_summary(organization: Organization, period: Period) -> dict:
+    """The period's counts, and the same for the period of equal length just before. Givers and receivers
+    count deleted members too (totals); participation is the active members who gave or received, over the
+    active members. A period's closed days are read once per history version (their rollups: recognitions
+    and Hi5s per day, members' days) and cached; its live days are read each time: a few queries, whatever
+    the period's length."""
+    values = list(CoreValue.objects.filter(organization=organization).order_by("id").values_list("id", "text"))
+    version, active = _rows(VERSION_AND_ACTIVE_SQL, {"org": organization.pk})[0]
     result = {}
-    for key, counts in (("current", current), ("previous", earlier)):
-        by_value = [
-            {
-                "core_value_id": value_id,
-                "text": text,
-                "count": per_value.get(value_id, {}).get(f"{key}_recognitions", 0),
-            }
+    for key, which in (("current", period), ("previous", period.previous())):
+        counts = _summary_of(organization, version, active, which)
+        per_value = counts.pop("per_value")
+        counts["by_core_value"] = [
+            {"core_value_id": value_id, "text": text, "count": per_value.get(value_id, (0, 0))[0]}
             for value_id, text in values
         ]
-        result[key] = {
-            "recognitions": sum(row[f"{key}_recognitions"] for row in per_value.values()),
-            "hi5s": sum(row[f"{key}_hi5s"] for row in per_value.values()),
-            **counts,
-            "by_core_value": by_value,
-        }
+        result[key] = counts
     return {**result["current"], "from": period.first_day, "to": period.last_day, "previous": result["previous"]}
 
 
@@ -268,6 +392,19 @@ FROM (
 """
 
 
+# A partial bucket's distinct givers: read from its recognitions when they are few (a week's, a day's),
+# from every member's days otherwise (a cost that grows with the members, not the recognitions).
+DIRECT_GIVERS_MAX = 10_000
+DIRECT_GIVERS_SQL = """
+SELECT count(DISTINCT r.given_by_id) FROM recognitions_recognition AS r
+WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
+"""
+
+
+def _givers_in(organization: Organization, period: Period) -> int:
+    return _rows(DIRECT_GIVERS_SQL, {"org": organization.pk, "start": period.start, "end": period.end})[0][0]
+
+
 def _givers_in_partial_buckets(organization: Organization, first: tuple[date, date], last: tuple[date, date]) -> tuple:
     """Distinct givers in two ranges of days (the period's partial first and last buckets)."""
     with connection.cursor() as cursor:
@@ -285,11 +422,45 @@ def _givers_in_partial_buckets(organization: Organization, first: tuple[date, da
         return cursor.fetchone()
 
 
+def _bucket_start(day: date, interval: str) -> date:
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day
+
+
 def insights_timeline(organization: Organization, period: Period, interval: str) -> list[dict]:
+    """One point per day, week (from Monday) or month of the period, zero-filled (the first and last
+    may be partial: they count only the period's days). The points before the bucket that holds yesterday
+    count closed days only: read once per history version and cached; the others are read each time."""
+    live_from = timezone.now().astimezone(period.tz).date() - timedelta(days=1)
+    split = max(period.first_day, _bucket_start(live_from, interval))
+    points = []
+    if split > period.first_day:
+        head = Period(
+            first_day=period.first_day, last_day=min(split - timedelta(days=1), period.last_day), tz=period.tz
+        )
+        points = _remembered(
+            organization,
+            history_version(organization),
+            head,
+            ("timeline", interval),
+            lambda: _timeline(organization, head, interval),
+        )
+    if split <= period.last_day:
+        points = [
+            *points,
+            *_timeline(organization, Period(first_day=split, last_day=period.last_day, tz=period.tz), interval),
+        ]
+    return points
+
+
+def _timeline(organization: Organization, period: Period, interval: str) -> list[dict]:
     """One point per day, week (from Monday) or month of the period, zero-filled (the first and last
     may be partial: they count only the period's days). Recognitions and Hi5s add up from the daily
     rollups; distinct givers come from their own count per interval, and for a partial first or last
-    bucket from the members' days within the period."""
+    bucket from its recognitions (or, when they are many, the members' days within the period)."""
     starts = _bucket_starts(period, interval)
     totals = {
         row["bucket"]: row
@@ -308,14 +479,22 @@ def insights_timeline(organization: Organization, period: Period, interval: str)
     )
     first_range = (period.first_day, min(_bucket_after(starts[0], interval) - timedelta(days=1), period.last_day))
     last_range = (max(starts[-1], period.first_day), period.last_day)
-    first_partial = first_range != (starts[0], _bucket_after(starts[0], interval) - timedelta(days=1))
-    last_partial = last_range != (starts[-1], _bucket_after(starts[-1], interval) - timedelta(days=1))
-    if first_partial or last_partial:
-        first_givers, last_givers = _givers_in_partial_buckets(organization, first_range, last_range)
-        if first_partial:
-            givers[starts[0]] = first_givers
-        if last_partial:
-            givers[starts[-1]] = last_givers
+    partial = {}
+    if first_range != (starts[0], _bucket_after(starts[0], interval) - timedelta(days=1)):
+        partial[starts[0]] = first_range
+    if last_range != (starts[-1], _bucket_after(starts[-1], interval) - timedelta(days=1)):
+        partial[starts[-1]] = last_range
+    through_days = {}
+    for start, (first, last) in partial.items():
+        recognitions = totals.get(start, {}).get("bucket_recognitions", 0)
+        if recognitions <= DIRECT_GIVERS_MAX:  # read directly (none: nobody gave)
+            givers[start] = recognitions and _givers_in(organization, Period(first, last, period.tz))
+        else:
+            through_days[start] = (first, last)
+    if through_days:
+        ranges = list(through_days.values())
+        counted = _givers_in_partial_buckets(organization, ranges[0], ranges[-1])
+        givers.update(zip(through_days, (counted[0], counted[-1]), strict=False))
     return [
         {
             "start": start,
@@ -338,11 +517,11 @@ def leaderboard_organization(*, actor: User, org_id: int | None) -> Organization
     return organization
 
 
-# The leaderboard: per active member, their count in the period from their rows of the spans it touches (of
-# every core value, or of the one asked for: insights_membervaluedays); ranked over everyone with at least
-# one, then cut to the limit.
-LEADERBOARD_SQL = """
-SELECT s.member_id, s.count, rank() OVER (ORDER BY s.count DESC)
+# The leaderboard of closed days: per active member, their count from their rows of the spans the days touch
+# (of every core value, or of the one asked for: insights_membervaluedays), everyone with at least one, by
+# count then id.
+CLOSED_LEADERBOARD_SQL = """
+SELECT s.member_id, s.count
 FROM (
     SELECT m.member_id, sum(width_bucket(%(last)s, m.days) - width_bucket(%(before)s, m.days))::integer AS count
     FROM {table} AS m
@@ -353,34 +532,111 @@ FROM (
 ) AS s
 WHERE s.count > 0
 ORDER BY s.count DESC, s.member_id
-LIMIT %(limit)s
 """
+# The live days' counts per active member, read from the recognitions (or Hi5s) given since.
+LIVE_LEADERBOARD_SQL = {
+    "received": """
+SELECT coalesce(array_agg(x.member), '{{}}'), coalesce(array_agg(x.count), '{{}}') FROM (
+SELECT r.given_for_id, count(*) FROM recognitions_recognition AS r
+JOIN accounts_user AS u ON u.id = r.given_for_id AND u.soft_delete_at IS NULL
+WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
+  {of_value}
+GROUP BY 1
+) AS x(member, count)
+""",
+    "given": """
+SELECT coalesce(array_agg(x.member), '{{}}'), coalesce(array_agg(x.count), '{{}}') FROM (
+SELECT r.given_by_id, count(*) FROM recognitions_recognition AS r
+JOIN accounts_user AS u ON u.id = r.given_by_id AND u.soft_delete_at IS NULL
+WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
+  {of_value}
+GROUP BY 1
+) AS x(member, count)
+""",
+    "hi5s_received": """
+SELECT coalesce(array_agg(x.member), '{{}}'), coalesce(array_agg(x.count), '{{}}') FROM (
+SELECT r.given_for_id, count(*) FROM recognitions_hi5 AS h
+JOIN recognitions_recognition AS r ON r.id = h.recognition_id
+JOIN accounts_user AS u ON u.id = r.given_for_id AND u.soft_delete_at IS NULL
+WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND h.given_at >= %(start)s AND h.given_at < %(end)s
+  {of_value}
+GROUP BY 1
+) AS x(member, count)
+""",
+}
+LEADER_FIELDS = ("id", "first_name", "last_name", "display_name", "profile_image_url")  # what an entry shows
 LEADERBOARD_KINDS = {"received": Kind.RECEIVED, "given": Kind.GIVEN, "hi5s_received": Kind.HI5S}
 
 
-def _ranking(
-    organization: Organization, period: Period, *, by: str, core_value_id: int | None, limit: int
-) -> list[tuple]:
-    """(member id, count, rank) of the period's top members."""
+@dataclass(frozen=True)
+class Standings:
+    """Members (ids) with at least one, and their counts, by count (descending) then id."""
+
+    members: array
+    counts: array
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, int]]) -> "Standings":
+        """From (member, count) rows by count (descending) then member."""
+        return cls(members=array("q", (member for member, _ in rows)), counts=array("q", (count for _, count in rows)))
+
+    @cached_property
+    def count_of(self) -> dict[int, int]:
+        """Each member's count (made once per process for a cached read: see _Near)."""
+        return dict(zip(self.members, self.counts, strict=True))
+
+    @cached_property
+    def ascending(self) -> array:
+        return self.counts[::-1]
+
+
+def _closed_standings(organization: Organization, period: Period, *, by: str, core_value_id: int | None) -> Standings:
     if core_value_id is None:
-        sql = LEADERBOARD_SQL.format(table="insights_memberdays", of_value="")
+        sql = CLOSED_LEADERBOARD_SQL.format(table="insights_memberdays", of_value="")
     else:  # fixed fragments, the core value itself a parameter
-        sql = LEADERBOARD_SQL.format(table="insights_membervaluedays", of_value="AND m.core_value_id = %(core_value)s")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "org": organization.pk,
-                "kind": str(LEADERBOARD_KINDS[by]),
-                "core_value": core_value_id,
-                "before": day_number(period.first_day) - 1,
-                "last": day_number(period.last_day),
-                "first_span": span_of(period.first_day.year),
-                "last_span": span_of(period.last_day.year),
-                "limit": limit,
-            },
+        sql = CLOSED_LEADERBOARD_SQL.format(
+            table="insights_membervaluedays", of_value="AND m.core_value_id = %(core_value)s"
         )
-        return cursor.fetchall()
+    params = {**_days_params(organization, period), "kind": str(LEADERBOARD_KINDS[by]), "core_value": core_value_id}
+    return Standings.of(_rows(sql, params))
+
+
+def _live_counts(organization: Organization, period: Period, *, by: str, core_value_id: int | None) -> dict[int, int]:
+    of_value = "" if core_value_id is None else "AND r.core_value_id = %(core_value)s"
+    params = {"org": organization.pk, "start": period.start, "end": period.end, "core_value": core_value_id}
+    members, counts = _rows(LIVE_LEADERBOARD_SQL[by].format(of_value=of_value), params)[0]
+    return dict(zip(members, counts, strict=True))
+
+
+def ranked(standings: Standings, live: dict[int, int], limit: int) -> list[tuple[int, int, int]]:
+    """(member, count, rank) of the top `limit`: the closed days' standings plus the live days' counts.
+
+    Only the members counted in the live days move; the others keep their closed order. Equal counts share
+    a rank (1, 2, 2, 4): a rank is 1 + how many members count more, found by bisection in the closed counts,
+    the moved members' before and after."""
+    count_of = standings.count_of if live else {}
+    before = [count_of.get(member, 0) for member in live]
+    moved = {member: count + earlier for (member, count), earlier in zip(live.items(), before, strict=True)}
+    candidates = []  # (-count, member): sorted as tuples, by count (descending) then member
+    for member, count in zip(standings.members, standings.counts, strict=True):
+        if len(candidates) >= limit:
+            break
+        if member not in moved:
+            candidates.append((-count, member))
+    candidates.extend((-count, member) for member, count in moved.items())
+    candidates.sort()
+    moved_before = sorted(before)
+    moved_after = sorted(moved.values())
+
+    def more_than(ascending, count: int) -> int:
+        return len(ascending) - bisect_right(ascending, count)
+
+    def rank(count: int) -> int:
+        return (
+            1 + more_than(standings.ascending, count) - more_than(moved_before, count) + more_than(moved_after, count)
+        )
+
+    return [(member, -negative, rank(-negative)) for negative, member in candidates[:limit]]
 
 
 def insights_leaderboard(
@@ -388,11 +644,23 @@ def insights_leaderboard(
 ) -> list[dict]:
     """The period's top members (active ones: soft-deleted members are left out of rankings) by
     recognitions received or given, or Hi5s received; equal counts share a rank (1, 2, 2, 4), then
-    the lower user id first."""
+    the lower user id first. The closed days' standings are cached, the live days read."""
     if core_value_id is not None and not CoreValue.objects.filter(pk=core_value_id, organization=organization).exists():
         raise UnknownReference(fields={"core_value_id": "No such core value in this organisation"})
-    ranking = _ranking(organization, period, by=by, core_value_id=core_value_id, limit=limit)
-    people = User.objects.in_bulk([user_id for user_id, _, _ in ranking])
+    closed, live = _closed_and_live(period)
+    standings = Standings.of([])
+    if closed is not None:
+        version = history_version(organization)
+        standings = _remembered(
+            organization,
+            version,
+            closed,
+            ("leaderboard", by, core_value_id),
+            lambda: _closed_standings(organization, closed, by=by, core_value_id=core_value_id),
+        )
+    moved = {} if live is None else _live_counts(organization, live, by=by, core_value_id=core_value_id)
+    ranking = ranked(standings, moved, limit)
+    people = User.objects.only(*LEADER_FIELDS).in_bulk([user_id for user_id, _, _ in ranking])
     return [
         {"rank": rank, "user": people[user_id], "count": count} for user_id, count, rank in ranking if user_id in people
     ]

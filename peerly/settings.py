@@ -173,8 +173,9 @@ DATABASES["default"]["OPTIONS"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set (shared by every process), else per-process memory. The member
-# search's answers (accounts.selectors.member_search) have a cache of their own, so they never push the
-# rate-limit counters out of a full per-process cache; versioned, they are never stale in either.
+# search's answers (accounts.selectors.member_search) and the insights' closed days (insights.selectors)
+# have caches of their own, so they never push the rate-limit counters out of a full per-process cache;
+# versioned, they are never stale in either.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
@@ -184,6 +185,11 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "member_search",
         },
+        "insights": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "insights",
+        },
     }
 else:
     CACHES = {
@@ -192,6 +198,11 @@ else:
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "peerly-member-search",
             "OPTIONS": {"MAX_ENTRIES": env_int("PEERLY_MEMBER_SEARCH_CACHE_ENTRIES", 1000)},
+        },
+        "insights": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "peerly-insights",
+            "OPTIONS": {"MAX_ENTRIES": env_int("PEERLY_INSIGHTS_CACHE_ENTRIES", 200)},
         },
     }
 

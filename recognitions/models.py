@@ -68,6 +68,8 @@ class Hi5(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["recognition", "given_by"], name="hi5_once_per_user"),
         ]
+        # The insights' live days (yesterday on): the Hi5s given since, read directly (insights/selectors.py).
+        indexes = [models.Index(fields=["given_at"], name="hi5_given_at")]
 
     def __str__(self) -> str:
         return f"Hi5 by {self.given_by_id} on #{self.recognition_id}"

@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -253,8 +254,12 @@ def _apply(operation: tuple, organization: Organization, people: list[User], val
     steps=st.lists(operations, min_size=12, max_size=40),
     first_day=st.integers(0, 12),
     length=st.integers(1, 40),
+    today=st.integers(0, 16),
+    through_days=st.booleans(),
 )
-def test_the_rollups_equal_a_direct_count_after_any_writes(first_timezone, steps, first_day, length):
+def test_the_rollups_equal_a_direct_count_after_any_writes(
+    first_timezone, steps, first_day, length, today, through_days
+):
     with transaction.atomic():
         # given: an organisation, and another one whose rollups must not move
         organization = OrganizationFactory(timezone=first_timezone)
@@ -270,39 +275,50 @@ def test_the_rollups_equal_a_direct_count_after_any_writes(first_timezone, steps
         organization.refresh_from_db()
         assert actual_rollups(organization) == expected_rollups(organization)
         assert actual_rollups(bystander.organization) == others == expected_rollups(bystander.organization)
-        # and the reads agree with reading the recognitions themselves
+        # and the reads agree with reading the recognitions themselves, "today" anywhere around the period (the
+        # closed days' answers cached, the live ones read), partial buckets' givers read either way
         start = (ORIGINS[0] + timedelta(days=first_day)).date()
         period = Period(
             first_day=start, last_day=start + timedelta(days=length - 1), tz=ZoneInfo(organization.timezone)
         )
-        summary = insights_summary(organization, period)
-        assert {key: summary[key] for key in naive_summary(organization, period)} == naive_summary(organization, period)
-        earlier = naive_summary(organization, period.previous())
-        assert {key: summary["previous"][key] for key in earlier} == earlier
-        for by in ("received", "given", "hi5s_received"):
-            for value in (None, values[0]):
-                ranking = insights_leaderboard(organization, period, by=by, core_value_id=value and value.pk, limit=50)
-                naive = naive_leaderboard(organization, period, by, value)
-                assert [(entry["user"].pk, entry["count"]) for entry in ranking] == naive
-                # equal counts share a rank: 1, 2, 2, 4
-                assert [entry["rank"] for entry in ranking] == [
-                    1 + sum(other > count for _, other in naive) for _, count in naive
-                ]
-        for interval in ("day", "week", "month"):
-            for point in insights_timeline(organization, period, interval):
-                # the point's days within the period (a first or last bucket may be partial)
-                first = max(point["start"], period.first_day)
-                last = min(_bucket_end(point["start"], interval), period.last_day)
-                within = naive_summary(organization, Period(first_day=first, last_day=last, tz=period.tz))
-                assert (point["recognitions"], point["hi5s"], point["givers"]) == (
-                    within["recognitions"],
-                    within["hi5s"],
-                    within["givers"],
-                ), (interval, point)
+        reading = (
+            mock.patch("insights.selectors.timezone.now", return_value=ORIGINS[0] + timedelta(days=today, hours=12)),
+            mock.patch("insights.selectors.DIRECT_GIVERS_MAX", -1 if through_days else 10_000),
+        )
+        with reading[0], reading[1]:
+            _reads_agree(organization, period, values)
         # and a rebuild from the tables writes the same
         rollups_rebuild(organization_id=organization.pk)
         assert actual_rollups(organization) == expected_rollups(organization)
         transaction.set_rollback(True)
+
+
+def _reads_agree(organization: Organization, period: Period, values: list) -> None:
+    """The summary, every leaderboard and every timeline equal reading the recognitions themselves."""
+    summary = insights_summary(organization, period)
+    assert {key: summary[key] for key in naive_summary(organization, period)} == naive_summary(organization, period)
+    earlier = naive_summary(organization, period.previous())
+    assert {key: summary["previous"][key] for key in earlier} == earlier
+    for by in ("received", "given", "hi5s_received"):
+        for value in (None, values[0]):
+            ranking = insights_leaderboard(organization, period, by=by, core_value_id=value and value.pk, limit=50)
+            naive = naive_leaderboard(organization, period, by, value)
+            assert [(entry["user"].pk, entry["count"]) for entry in ranking] == naive
+            # equal counts share a rank: 1, 2, 2, 4
+            assert [entry["rank"] for entry in ranking] == [
+                1 + sum(other > count for _, other in naive) for _, count in naive
+            ]
+    for interval in ("day", "week", "month"):
+        for point in insights_timeline(organization, period, interval):
+            # the point's days within the period (a first or last bucket may be partial)
+            first = max(point["start"], period.first_day)
+            last = min(_bucket_end(point["start"], interval), period.last_day)
+            within = naive_summary(organization, Period(first_day=first, last_day=last, tz=period.tz))
+            assert (point["recognitions"], point["hi5s"], point["givers"]) == (
+                within["recognitions"],
+                within["hi5s"],
+                within["givers"],
+            ), (interval, point)
 
 
 @pytest.mark.django_db
