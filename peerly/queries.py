@@ -8,7 +8,7 @@ compiles it, and notes where each stand-in landed; every later call fills in the
 
 A shape is what changes the SQL's text: which arguments are None, 0, "" or empty, the length of each list,
 the value of each bool (the builder is called with the real value of those). The other arguments are values:
-an int or str bound as a parameter becomes a parameter slot; a str the ORM turned into a LIKE pattern
+an int, str or aware datetime bound as a parameter becomes a parameter slot; a str the ORM turned into a LIKE pattern
 (`istartswith`: `ma` -> `ma%`, with `%`, `_` and backslashes escaped) is turned into one the same way on each call; an
 int the ORM writes into the SQL itself (LIMIT and OFFSET) is written into it again on each call, so
 PostgreSQL sees the same text as the ORM would have sent. Every other parameter of the compiled SQL
@@ -22,13 +22,14 @@ import itertools
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.sql.subqueries import UpdateQuery
 
-Value = int | str | None | bool | Sequence[int]
+Value = int | str | datetime | None | bool | Sequence[int]
 
 MAX_SHAPES = 128  # compiled shapes kept per QueryShape (the feed's filters alone have a million shapes)
 # Stand-ins nothing else in a query would be: ints far beyond any id, count or offset, strings in Unicode's
@@ -36,6 +37,7 @@ MAX_SHAPES = 128  # compiled shapes kept per QueryShape (the feed's filters alon
 _INT_STAND_IN = 7_300_000_000_000_000_000
 _PLACEHOLDER_OR_NUMBER = re.compile(r"%%|%s|\b73[0-9]{17}\b")
 _STR_STAND_IN = re.compile("\ue000peerly-[0-9]+\ue000")
+_DATETIME_STAND_IN = datetime(2999, 12, 31, tzinfo=UTC)  # minus a microsecond per stand-in
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,11 @@ class QueryShape:
             if isinstance(value, (list, tuple)):
                 return [stand_in(name, item, position) for position, item in enumerate(value)]
             if isinstance(value, str):
-                replacement: int | str = f"\ue000peerly-{next(counter)}\ue000"
+                replacement: int | str | datetime = f"\ue000peerly-{next(counter)}\ue000"
+            elif isinstance(value, datetime):
+                if value.tzinfo is None:
+                    raise ValueError("a datetime argument must be aware")
+                replacement = _DATETIME_STAND_IN - timedelta(microseconds=next(counter))
             else:
                 replacement = _INT_STAND_IN + next(counter)
             where[replacement] = (name, index)
@@ -228,6 +234,8 @@ def instance_from_row(model: type[Model], row: dict[str, Any]) -> Model:
 
 
 def _slot_for(param: Any, where: dict[Any, tuple[str, int | None]]) -> _Slot:
+    if isinstance(param, datetime) and param.tzinfo is not None and param in where:
+        return _Slot(argument=where[param][0], index=where[param][1])
     if isinstance(param, bool) or not isinstance(param, (int, str)):
         return _Slot(constant=param)
     if param in where:

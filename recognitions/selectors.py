@@ -160,9 +160,19 @@ class RecognitionFeed:
         return rows[::-1] if oldest_first else rows
 
     def page_after(self, position: tuple, *, limit: int) -> list[dict[str, Any]]:
-        """The rows after a cursor's `position`, newest first (the ORM writes it: a cursor's values are a
-        timestamp and an id, which a QueryShape does not take)."""
-        return list(self.page_queryset(offset=0, limit=limit, after=position).values(*FEED_ROW_FIELDS))
+        """The rows after a cursor's `position` (given_at, id), newest first."""
+        after_at, after_id = position
+        return _FEED_PAGE.rows(
+            organization_id=self.organization_id,
+            given_by=list(self.given_by),
+            given_for=list(self.given_for),
+            core_value_ids=list(self.core_value_ids),
+            offset=0,
+            limit=limit,
+            oldest_first=False,
+            after_at=after_at,
+            after_id=after_id,
+        )
 
     def page_queryset(
         self, *, offset: int, limit: int | None, after: tuple | None = None, oldest_first: bool = False
@@ -190,9 +200,14 @@ _FEED_COUNT = QueryShape(
     wrap="SELECT count(*) FROM ({query}) AS matches",
 )
 _FEED_PAGE = QueryShape(
-    lambda *, offset, limit, oldest_first, **filters: (
+    lambda *, offset, limit, oldest_first, after_at=None, after_id=None, **filters: (
         RecognitionFeed(**filters)
-        .page_queryset(offset=offset, limit=limit, oldest_first=oldest_first)
+        .page_queryset(
+            offset=offset,
+            limit=limit,
+            oldest_first=oldest_first,
+            after=None if after_at is None else (after_at, after_id),
+        )
         .values(*FEED_ROW_FIELDS)
     )
 )

@@ -1,11 +1,14 @@
 """QueryShape: the SQL written once per shape is, for every value, the SQL the ORM writes for that value."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db.models import Q
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from peerly.queries import QueryShape, first_rows, instance_from_row
+from recognitions.models import Recognition
 from recognitions.selectors import (
     _FEED_COUNT,
     _FEED_PAGE,
@@ -41,6 +44,28 @@ def test_the_feed_page_is_the_orms_sql(filters, offset, limit, oldest_first):
     feed = RecognitionFeed(**filters)
     expected = orm(feed.page_queryset(offset=offset, limit=limit, oldest_first=oldest_first).values(*FEED_ROW_FIELDS))
     assert _FEED_PAGE.sql(**filters, offset=offset, limit=limit, oldest_first=oldest_first) == expected
+
+
+@pytest.mark.parametrize("filters", FEEDS)
+@pytest.mark.parametrize("limit", [1, 11, 101])
+@pytest.mark.parametrize(
+    "after",
+    [
+        (datetime(2026, 12, 7, 9, 30, 15, 123456, tzinfo=UTC), 42),
+        (datetime(2021, 1, 1, tzinfo=UTC), 9_000_000_000),
+    ],
+)
+def test_the_feed_page_after_a_cursor_is_the_orms_sql(filters, limit, after):
+    feed = RecognitionFeed(**filters)
+    expected = orm(feed.page_queryset(offset=0, limit=limit, after=after).values(*FEED_ROW_FIELDS))
+    arguments = {**filters, "offset": 0, "limit": limit, "oldest_first": False}
+    assert _FEED_PAGE.sql(**arguments, after_at=after[0], after_id=after[1]) == expected
+
+
+def test_a_naive_datetime_is_refused():
+    shape = QueryShape(lambda *, at: Recognition.objects.filter(given_at__lt=at).values("pk"))
+    with pytest.raises(ValueError, match="aware"):
+        shape.sql(at=datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize("filters", FEEDS)
