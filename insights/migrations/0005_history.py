@@ -25,15 +25,45 @@ def _with_before_end(function: str, statements: str) -> str:
     return body + statements + "END $$;" + end
 
 
+def _replaced(sql: str, old: str, new: str) -> str:
+    if sql.count(old) != 1:
+        raise ValueError(f"not found once in the function: {old!r}")
+    return sql.replace(old, new)
+
+
+def _noting_closed_days(apply_sql: str) -> str:
+    """The apply function's first loop (every change passes through it, by organisation and day) also notes
+    the organisations of changes to a day before today: no statement of its own on the everyday path."""
+    apply_sql = _replaced(apply_sql, "    k record;\n", "    k record;\n    closed_organizations bigint[] := '{}';\n")
+    apply_sql = _replaced(
+        apply_sql,
+        """               coalesce(sum(c.sign) FILTER (WHERE c.hi5), 0)::integer AS hi5s
+        FROM unnest(changes) AS c
+        GROUP BY 1, 2, 3""",
+        """               coalesce(sum(c.sign) FILTER (WHERE c.hi5), 0)::integer AS hi5s,
+               bool_or(c.day < insights_day_number(clock_timestamp(), o.timezone)) AS closed
+        FROM unnest(changes) AS c JOIN accounts_organization AS o ON o.id = c.organization_id
+        GROUP BY 1, 2, 3""",
+    )
+    return _replaced(
+        apply_sql,
+        """    LOOP
+        IF k.recognitions = 0 AND k.hi5s = 0 THEN""",
+        """    LOOP
+        IF k.closed THEN
+            closed_organizations := closed_organizations || k.organization_id;
+        END IF;
+        IF k.recognitions = 0 AND k.hi5s = 0 THEN""",
+    )
+
+
 BUMP_CLOSED_SQL = """
     -- The organisations whose closed days (before yesterday, for readers) this statement may have changed.
-    INSERT INTO insights_history AS h (organization_id, version)
-    SELECT c.organization_id, 1
-    FROM unnest(changes) AS c JOIN accounts_organization AS o ON o.id = c.organization_id
-    WHERE c.day < insights_day_number(clock_timestamp(), o.timezone)
-    GROUP BY c.organization_id
-    ORDER BY c.organization_id
-    ON CONFLICT (organization_id) DO UPDATE SET version = h.version + 1;
+    IF cardinality(closed_organizations) > 0 THEN
+        INSERT INTO insights_history AS h (organization_id, version)
+        SELECT DISTINCT x.id, 1 FROM unnest(closed_organizations) AS x(id) ORDER BY 1
+        ON CONFLICT (organization_id) DO UPDATE SET version = h.version + 1;
+    END IF;
 """
 BUMP_REBUILT_SQL = """
     INSERT INTO insights_history AS h (organization_id, version)
@@ -44,7 +74,7 @@ APPLY_SQL = _function(previous.FORWARD_SQL, "insights_apply")
 REBUILD_SQL = _function(previous.FORWARD_SQL, "insights_rebuild")
 
 FORWARD_SQL = (
-    _with_before_end(APPLY_SQL, BUMP_CLOSED_SQL)
+    _with_before_end(_noting_closed_days(APPLY_SQL), BUMP_CLOSED_SQL)
     + _with_before_end(REBUILD_SQL, BUMP_REBUILT_SQL)
     + """
 CREATE FUNCTION insights_member_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
