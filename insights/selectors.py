@@ -200,7 +200,9 @@ class _Near:
             self.values.clear()
 
 
-NEAR = _Near(entries=32)
+# At 10,000 members a summary's closed days are three sets of ids (about 2 MB), a leaderboard's two arrays
+# (160 KB): a process keeps at most about 30 MB of them.
+NEAR = _Near(entries=16)
 
 
 def _remembered(organization: Organization, version: int, closed: Period, what: tuple, compute: Callable):
