@@ -153,6 +153,7 @@ def span_of(year: int) -> int:
 
 INSIGHTS_CACHE = "insights"  # the cache alias (peerly/settings.py)
 CLOSED_SECONDS = 24 * 60 * 60  # an entry's key names the version and the days: it is never read stale
+CLOSED_FORMAT = 1  # in the keys: a deploy that changes what is cached never reads another release's entries
 
 
 def _closed_and_live(period: Period) -> tuple[Period | None, Period | None]:
@@ -206,8 +207,18 @@ NEAR = _Near(entries=16)
 
 
 def _remembered(organization: Organization, version: int, closed: Period, what: tuple, compute: Callable):
-    """compute() (a read of the closed days), cached under the organisation's history version."""
-    parts = ("insights", organization.pk, version, closed.tz.key, closed.first_day, closed.last_day, *what)
+    """compute() (a read of the closed days), cached under the organisation's history version; shared by
+    every caller (and thread) of the process: never to be changed in place."""
+    parts = (
+        "insights",
+        CLOSED_FORMAT,
+        organization.pk,
+        version,
+        closed.tz.key,
+        closed.first_day,
+        closed.last_day,
+        *what,
+    )
     key = ":".join(str(part) for part in parts)
     value = NEAR.get(key)
     if value is None:
@@ -443,18 +454,18 @@ def insights_timeline(organization: Organization, period: Period, interval: str)
         head = Period(
             first_day=period.first_day, last_day=min(split - timedelta(days=1), period.last_day), tz=period.tz
         )
-        points = _remembered(
+        cached = _remembered(
             organization,
             history_version(organization),
             head,
             ("timeline", interval),
             lambda: _timeline(organization, head, interval),
         )
+        points = [dict(point) for point in cached]  # the caller's own copies
     if split <= period.last_day:
-        points = [
-            *points,
-            *_timeline(organization, Period(first_day=split, last_day=period.last_day, tz=period.tz), interval),
-        ]
+        points.extend(
+            _timeline(organization, Period(first_day=split, last_day=period.last_day, tz=period.tz), interval)
+        )
     return points
 
 

@@ -6,11 +6,18 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # The version of an organisation's closed days (insights.models.History): the apply function moves it when a
-# statement changes a day before today in the organisation's timezone (by the database's clock), after every
-# rollup (so it is the last row a writer locks there); a rebuild moves it; a member's soft delete or restore
-# moves it. Readers count the days before yesterday as closed: the day between is a margin for a transaction
-# open across midnight and for clocks that differ (application servers, database). The functions are
-# migration 0003's, with these few statements added.
+# statement changes a day before today in the organisation's timezone (by the database's clock), a rebuild
+# moves it, a member's soft delete or restore moves it. Readers count the days before yesterday as closed: the
+# day between is a margin for a transaction open across midnight and for clocks that differ (application
+# servers, database). The functions are migration 0003's, with these few statements added.
+#
+# Each new version comes from a sequence that starts at a random point (as the member directory's,
+# accounts/0006): a version is never handed out twice, and two databases sharing one cache server by mistake
+# do not share versions either. The apply function moves an organisation's version in its first loop, at the
+# organisation's first change to a closed day, before it writes that day's rollup rows: in a transaction
+# that changes closed days, the history row is taken right after the givers' rows, before any rollup row,
+# so a transaction of several such statements (Django deletes a recognition's Hi5s, then the recognition)
+# waits for another one there, holding no rollup row.
 previous = importlib.import_module("insights.migrations.0003_member_days")
 
 
@@ -33,7 +40,8 @@ def _replaced(sql: str, old: str, new: str) -> str:
 
 def _noting_closed_days(apply_sql: str) -> str:
     """The apply function's first loop (every change passes through it, by organisation and day) also notes
-    the organisations of changes to a day before today: no statement of its own on the everyday path."""
+    the organisations of changes to a day before today and moves their versions: no statement of its own on the
+    everyday path."""
     apply_sql = _replaced(apply_sql, "    k record;\n", "    k record;\n    closed_organizations bigint[] := '{}';\n")
     apply_sql = _replaced(
         apply_sql,
@@ -50,37 +58,39 @@ def _noting_closed_days(apply_sql: str) -> str:
         """    LOOP
         IF k.recognitions = 0 AND k.hi5s = 0 THEN""",
         """    LOOP
-        IF k.closed THEN
+        -- An organisation's closed days come first in its rows (by day): its version moves before any of them.
+        IF k.closed AND NOT k.organization_id = ANY(closed_organizations) THEN
             closed_organizations := closed_organizations || k.organization_id;
+            INSERT INTO insights_history AS h (organization_id, version)
+            VALUES (k.organization_id, nextval('insights_history_version_seq'))
+            ON CONFLICT (organization_id) DO UPDATE SET version = EXCLUDED.version;
         END IF;
         IF k.recognitions = 0 AND k.hi5s = 0 THEN""",
     )
 
 
-BUMP_CLOSED_SQL = """
-    -- The organisations whose closed days (before yesterday, for readers) this statement may have changed.
-    IF cardinality(closed_organizations) > 0 THEN
-        INSERT INTO insights_history AS h (organization_id, version)
-        SELECT DISTINCT x.id, 1 FROM unnest(closed_organizations) AS x(id) ORDER BY 1
-        ON CONFLICT (organization_id) DO UPDATE SET version = h.version + 1;
-    END IF;
+SEQUENCE_SQL = """
+CREATE SEQUENCE insights_history_version_seq;
+SELECT setval('insights_history_version_seq', 1 + floor(random() * 2 ^ 52)::bigint);
 """
 BUMP_REBUILT_SQL = """
     INSERT INTO insights_history AS h (organization_id, version)
-    SELECT id, 1 FROM accounts_organization WHERE id = org
-    ON CONFLICT (organization_id) DO UPDATE SET version = h.version + 1;
+    SELECT id, nextval('insights_history_version_seq') FROM accounts_organization WHERE id = org
+    ON CONFLICT (organization_id) DO UPDATE SET version = EXCLUDED.version;
 """
 APPLY_SQL = _function(previous.FORWARD_SQL, "insights_apply")
 REBUILD_SQL = _function(previous.FORWARD_SQL, "insights_rebuild")
 
 FORWARD_SQL = (
-    _with_before_end(_noting_closed_days(APPLY_SQL), BUMP_CLOSED_SQL)
+    SEQUENCE_SQL
+    + _noting_closed_days(APPLY_SQL)
     + _with_before_end(REBUILD_SQL, BUMP_REBUILT_SQL)
     + """
 CREATE FUNCTION insights_member_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO insights_history AS h (organization_id, version) VALUES (NEW.organization_id, 1)
-    ON CONFLICT (organization_id) DO UPDATE SET version = h.version + 1;
+    INSERT INTO insights_history AS h (organization_id, version)
+    VALUES (NEW.organization_id, nextval('insights_history_version_seq'))
+    ON CONFLICT (organization_id) DO UPDATE SET version = EXCLUDED.version;
     RETURN NULL;
 END $$;
 
@@ -96,6 +106,7 @@ DROP FUNCTION IF EXISTS insights_member_status_changed();
 """
     + APPLY_SQL
     + REBUILD_SQL
+    + "DROP SEQUENCE IF EXISTS insights_history_version_seq;\n"
 )
 
 

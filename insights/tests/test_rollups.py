@@ -603,3 +603,55 @@ def test_a_hi5_written_while_its_recognition_is_hidden_is_not_counted():
     assert waited
     assert Hi5.objects.filter(recognition=recognition).count() == 1
     assert actual_rollups(organization) == expected_rollups(organization)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deletes_of_older_recognitions_do_not_deadlock_on_the_history_version():
+    """Django deletes a recognition's Hi5s, then the recognition: two statements of one transaction. Each
+    changes closed days, so each moves the organisation's history version (insights/0005), whose row is then
+    held to the commit. It is taken before any rollup row: the second deleter waits there holding none, so
+    the first one's second statement can take the day row both need."""
+    organization = OrganizationFactory()
+    value = CoreValueFactory(organization=organization)
+    people = UserFactory.create_batch(6, organization=organization)
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    first = RecognitionFactory(
+        organization=organization, core_value=value, given_by=people[0], given_for=people[1], given_at=ten_days_ago
+    )
+    second = RecognitionFactory(
+        organization=organization,
+        core_value=value,
+        given_by=people[2],
+        given_for=people[3],
+        given_at=ten_days_ago - timedelta(days=10),
+    )
+    Hi5Factory(recognition=first, given_by=people[4], given_at=ten_days_ago + timedelta(days=5))
+    Hi5Factory(recognition=second, given_by=people[5], given_at=ten_days_ago)  # the first one's day and value
+    hi5s_gone, go = threading.Event(), threading.Event()
+
+    def delete_the_first() -> None:
+        with transaction.atomic():
+            Hi5.objects.filter(recognition=first).delete()
+            hi5s_gone.set()
+            assert go.wait(10)
+            Recognition.objects.filter(pk=first.pk).delete()
+
+    def delete_the_seconds_hi5s() -> None:
+        with transaction.atomic():
+            Hi5.objects.filter(recognition=second).delete()
+
+    deleting, other = _Side(delete_the_first), _Side(delete_the_seconds_hi5s)
+    try:
+        deleting.start()
+        assert hi5s_gone.wait(10)
+        other.start()
+        assert other.waits_or_ends()  # for the history version
+        go.set()
+        deleting.join(20)
+        other.join(20)
+    finally:
+        go.set()
+    assert deleting.errors == other.errors == []
+    assert not Recognition.objects.filter(pk=first.pk).exists()
+    assert not Hi5.objects.filter(recognition=second).exists()
+    assert actual_rollups(organization) == expected_rollups(organization)
