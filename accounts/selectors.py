@@ -59,12 +59,6 @@ def _active_members(*, organization_id: int | None, starts_with: str) -> QuerySe
     return queryset.order_by("first_name", "last_name", "id")
 
 
-def user_list(*, actor: User, starts_with: str = "", org_id: int | None = None) -> QuerySet[User]:
-    """Active members, optionally by name prefix (first, last or display name, case-insensitive)."""
-    organization_id = requested_organization_id(actor, org_id, listing=True, denied=USERS_DENIED)
-    return _active_members(organization_id=organization_id, starts_with=starts_with).select_related("organization")
-
-
 # A page and its total in one round trip (`COUNT(*) OVER ()`: no counters keep this total); the count alone
 # only for a page past the end, which has no row to carry the total.
 _MEMBER_PAGE = QueryShape(
@@ -98,7 +92,8 @@ def _directory_key(actor: User, organization_id: int | None, starts_with: str) -
 def member_search(
     *, actor: User, limit: int, offset: int, starts_with: str = "", org_id: int | None = None
 ) -> MemberPage:
-    """A page of user_list (as rows) and its exact total: `GET /users`, the call an SPA makes on every
+    """A page of the active members, optionally by name prefix (first, last or display name,
+    case-insensitive), as rows, and its exact total: `GET /users`, the call an SPA makes on every
     keystroke while someone picks a colleague.
 
     The answer for the actor's own organisation is kept in the cache under the organisation's member

@@ -12,7 +12,7 @@ from peerly.api.serializers import HttpUrlField, QueryParams, StrictJSONTypes
 MAX_ID = 2**63 - 1
 
 
-_DATETIME = serializers.DateTimeField()
+DATETIME = serializers.DateTimeField()  # renders as DRF renders a DateTimeField
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -59,7 +59,7 @@ class UserSerializer(serializers.ModelSerializer):
             "hi5_quota_balance": value("hi5_quota_balance"),
             "org_id": value("organization_id"),
             "soft_delete_by": value("soft_delete_by_id"),
-            "soft_delete_at": None if deleted_at is None else _DATETIME.to_representation(deleted_at),
+            "soft_delete_at": None if deleted_at is None else DATETIME.to_representation(deleted_at),
         }
 
 
@@ -72,6 +72,11 @@ class UserSummarySerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "first_name", "last_name", "display_name", "profile_image_url"]
         read_only_fields = fields
+
+
+def user_summary(user: User) -> dict:
+    """UserSummarySerializer's fields, read straight from the instance (the hot paths' hand rendering)."""
+    return {name: getattr(user, name) for name in UserSummarySerializer.Meta.fields}
 
 
 class ProfileUpdateSerializer(StrictJSONTypes, serializers.Serializer):

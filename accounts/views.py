@@ -74,7 +74,8 @@ class UserViewSet(viewsets.GenericViewSet):
             return LimitOffsetPagination.page_response(request, listing, UserSerializer)
         page = selectors.member_search(actor=request.user, limit=limit, offset=offset, **params)
         return LimitOffsetPagination.counted_page_response(
-            request,
+            limit=limit,
+            offset=offset,
             total=page.total,
             items=page.rows,
             serializer_class=UserSerializer,

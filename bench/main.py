@@ -398,7 +398,7 @@ def measure_rss(env: dict, args, out: Path) -> dict:
     figures: dict = {"marks": {}, "non_2xx_3xx": 0}
     try:
         wait_for_health(f"{url}/health")
-        worker = int(Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()[0])
+        worker = gunicorn_worker(server.pid)
         done = start = 0
         for mark in marks:
             # wrk stops after the mark's response while each other connection has one more request out: those
@@ -452,8 +452,7 @@ def measure_cold_insights(url: str, out: Path, endpoints: list[str]) -> dict[str
 
 def measure_export(url: str, server: subprocess.Popen, out: Path) -> dict:
     """The full 3-year CSV export, read to the end: rows/s and the gunicorn worker's RSS before and after."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    worker = int(children[0])
+    worker = gunicorn_worker(server.pid)
     token = (out / "admin_token").read_text().strip()
     first = (datetime.now(UTC).date() - timedelta(days=365 * 3 - 1)).isoformat()
     request = urllib.request.Request(  # noqa: S310 (our own loopback server)
@@ -532,11 +531,7 @@ def interleaved_writes(
         wait_for_health(f"{quiet_url}/health")
         run_wrk(url=quiet_url, requests_file=out / "feed.tsv", seconds=args.warmup, connections=args.connections)
         for endpoint in writes:
-            lines = (out / f"{endpoint}.tsv").read_text().splitlines(keepends=True)
-            chunk = len(lines) // (2 * rounds)
-            for index in range(2 * rounds):
-                part = out / f"{endpoint}-slice-{index}.tsv"
-                part.write_text("".join(lines[index * chunk : (index + 1) * chunk]))
+            split_lines(out / f"{endpoint}.tsv", 2 * rounds, out, f"{endpoint}-slice")
         workers = {False: gunicorn_worker(main_server.pid), True: gunicorn_worker(server.pid)}
         for round_number in range(rounds):
             order = [(url, False), (quiet_url, True)]

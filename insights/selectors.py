@@ -156,9 +156,14 @@ CLOSED_SECONDS = 24 * 60 * 60  # an entry's key names the version and the days: 
 CLOSED_FORMAT = 1  # in the keys: a deploy that changes what is cached never reads another release's entries
 
 
+def _live_from(period: Period) -> date:
+    """The first live day: yesterday, in the organisation's timezone."""
+    return timezone.now().astimezone(period.tz).date() - timedelta(days=1)
+
+
 def _closed_and_live(period: Period) -> tuple[Period | None, Period | None]:
     """The period's closed days and its live ones (either may be None)."""
-    live_from = timezone.now().astimezone(period.tz).date() - timedelta(days=1)
+    live_from = _live_from(period)
     closed = live = None
     if period.first_day < live_from:
         last = min(period.last_day, live_from - timedelta(days=1))
@@ -447,8 +452,7 @@ def insights_timeline(organization: Organization, period: Period, interval: str)
     """One point per day, week (from Monday) or month of the period, zero-filled (the first and last
     may be partial: they count only the period's days). The points before the bucket that holds yesterday
     count closed days only: read once per history version and cached; the others are read each time."""
-    live_from = timezone.now().astimezone(period.tz).date() - timedelta(days=1)
-    split = max(period.first_day, _bucket_start(live_from, interval))
+    split = max(period.first_day, _bucket_start(_live_from(period), interval))
     points = []
     if split > period.first_day:
         head = Period(
@@ -546,36 +550,26 @@ FROM (
 WHERE s.count > 0
 ORDER BY s.count DESC, s.member_id
 """
-# The live days' counts per active member, read from the recognitions (or Hi5s) given since.
-LIVE_LEADERBOARD_SQL = {
-    "received": """
+# The live days' counts per active member, read from the recognitions (or Hi5s) given since: two arrays in one
+# row (members, counts), parsed far faster than a row per member. Filled in per kind (LIVE_COUNTED).
+LIVE_LEADERBOARD_SQL = """
 SELECT coalesce(array_agg(x.member), '{{}}'), coalesce(array_agg(x.count), '{{}}') FROM (
-SELECT r.given_for_id, count(*) FROM recognitions_recognition AS r
-JOIN accounts_user AS u ON u.id = r.given_for_id AND u.soft_delete_at IS NULL
-WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
+SELECT r.{member}, count(*) FROM {source}
+JOIN accounts_user AS u ON u.id = r.{member} AND u.soft_delete_at IS NULL
+WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND {moment} >= %(start)s AND {moment} < %(end)s
   {of_value}
 GROUP BY 1
 ) AS x(member, count)
-""",
-    "given": """
-SELECT coalesce(array_agg(x.member), '{{}}'), coalesce(array_agg(x.count), '{{}}') FROM (
-SELECT r.given_by_id, count(*) FROM recognitions_recognition AS r
-JOIN accounts_user AS u ON u.id = r.given_by_id AND u.soft_delete_at IS NULL
-WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
-  {of_value}
-GROUP BY 1
-) AS x(member, count)
-""",
-    "hi5s_received": """
-SELECT coalesce(array_agg(x.member), '{{}}'), coalesce(array_agg(x.count), '{{}}') FROM (
-SELECT r.given_for_id, count(*) FROM recognitions_hi5 AS h
-JOIN recognitions_recognition AS r ON r.id = h.recognition_id
-JOIN accounts_user AS u ON u.id = r.given_for_id AND u.soft_delete_at IS NULL
-WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND h.given_at >= %(start)s AND h.given_at < %(end)s
-  {of_value}
-GROUP BY 1
-) AS x(member, count)
-""",
+"""
+_RECOGNITIONS = {"source": "recognitions_recognition AS r", "moment": "r.given_at"}
+_HI5S = {
+    "source": "recognitions_hi5 AS h JOIN recognitions_recognition AS r ON r.id = h.recognition_id",
+    "moment": "h.given_at",
+}
+LIVE_COUNTED = {  # by: who is counted, and in what
+    "received": {"member": "given_for_id", **_RECOGNITIONS},
+    "given": {"member": "given_by_id", **_RECOGNITIONS},
+    "hi5s_received": {"member": "given_for_id", **_HI5S},
 }
 LEADER_FIELDS = ("id", "first_name", "last_name", "display_name", "profile_image_url")  # what an entry shows
 LEADERBOARD_KINDS = {"received": Kind.RECEIVED, "given": Kind.GIVEN, "hi5s_received": Kind.HI5S}
@@ -617,7 +611,7 @@ def _closed_standings(organization: Organization, period: Period, *, by: str, co
 def _live_counts(organization: Organization, period: Period, *, by: str, core_value_id: int | None) -> dict[int, int]:
     of_value = "" if core_value_id is None else "AND r.core_value_id = %(core_value)s"
     params = {"org": organization.pk, "start": period.start, "end": period.end, "core_value": core_value_id}
-    members, counts = _rows(LIVE_LEADERBOARD_SQL[by].format(of_value=of_value), params)[0]
+    members, counts = _rows(LIVE_LEADERBOARD_SQL.format(**LIVE_COUNTED[by], of_value=of_value), params)[0]
     return dict(zip(members, counts, strict=True))
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.serializers import MAX_ID, UserSummarySerializer
+from accounts.serializers import DATETIME, MAX_ID, UserSummarySerializer, user_summary
 from corevalues.models import CoreValue
 from peerly.api.serializers import QueryParams, StrictJSONTypes
 from recognitions.models import Hi5, Recognition
@@ -68,16 +68,10 @@ class CoreValueSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-_DATETIME = serializers.DateTimeField()
-
-
 def _person(row: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """UserSummarySerializer's fields of a feed row's person (`given_by_id`, `given_by__first_name`, ...)."""
     return {
-        "id": row[f"{prefix}_id"],
-        "first_name": row[f"{prefix}__first_name"],
-        "last_name": row[f"{prefix}__last_name"],
-        "display_name": row[f"{prefix}__display_name"],
-        "profile_image_url": row[f"{prefix}__profile_image_url"],
+        name: row[f"{prefix}_id" if name == "id" else f"{prefix}__{name}"] for name in UserSummarySerializer.Meta.fields
     }
 
 
@@ -124,7 +118,7 @@ class RecognitionSerializer(serializers.ModelSerializer):
         return {
             "id": row["id"],
             "text": row["text"],
-            "given_at": _DATETIME.to_representation(row["given_at"]),
+            "given_at": DATETIME.to_representation(row["given_at"]),
             "given_by": row["given_by_id"],
             "given_for": row["given_for_id"],
             "core_value_id": row["core_value_id"],
@@ -165,15 +159,9 @@ class Hi5Serializer(serializers.ModelSerializer):
         return {
             "id": instance.pk,
             "recognition_id": instance.recognition_id,
-            "given_by": {
-                "id": giver.pk,
-                "first_name": giver.first_name,
-                "last_name": giver.last_name,
-                "display_name": giver.display_name,
-                "profile_image_url": giver.profile_image_url,
-            },
+            "given_by": user_summary(giver),
             "comment": instance.comment,
-            "given_at": _DATETIME.to_representation(instance.given_at),
+            "given_at": DATETIME.to_representation(instance.given_at),
         }
 
 

@@ -11,17 +11,10 @@ from django_ratelimit.core import _get_window
 
 from accounts.tests.factories import UserFactory
 from accounts.tokens import token_encode
-from tests.live import PeerlyServer, RedisServer
+from tests.live import PeerlyServer
 
 LIMIT = 5
 PERIOD = 3600  # "5/h": a window edge cannot fall in the middle of the test (checked below)
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,27 +9,23 @@ from accounts import services
 from accounts.models import User
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from accounts.tokens import token_encode
-from tests.live import PeerlyServer, RedisServer
+from tests.live import PeerlyServer
 
 UNLIMITED = {f"PEERLY_RATE_LIMIT_{group}": "100000/h" for group in ("READS", "WRITES")}
 
 
-@pytest.fixture(scope="module")
-def redis_server():
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="module", params=["own memory", "shared redis"])
 def servers(request, django_db_setup, redis_server):
-    """Two server processes on the test database, caching in their own memory or in one Redis."""
-    env = {**UNLIMITED, **({"REDIS_URL": redis_server.url} if request.param == "shared redis" else {})}
+    """Two server processes on the test database, caching in their own memory or in one Redis (emptied
+    first: what it holds afterwards, they put there)."""
+    shared = request.param == "shared redis"
+    redis_server.client().flushdb()
+    env = {**UNLIMITED, **({"REDIS_URL": redis_server.url} if shared else {})}
     started = [PeerlyServer(**env) for _ in range(2)]
     try:
         for server in started:
             server.start()
-        yield started
+        yield shared, started
     finally:
         for server in started:
             server.stop()
@@ -44,10 +40,13 @@ def names(server: PeerlyServer, user: User) -> dict[int, str]:
 
 def test_a_committed_change_shows_in_every_process(servers, transactional_db, redis_server):
     # given: members whose names start with "Ca", an answer cached by each process (twice: the second a hit)
+    shared, servers = servers
     organization = OrganizationFactory()
     reader, carl, cara = (UserFactory(organization=organization, first_name=n) for n in ("Reader", "Carl", "Cara"))
     for server in servers:
         assert names(server, reader) == names(server, reader) == {carl.pk: "Carl", cara.pk: "Cara"}
+    # (in the shared Redis, or not there at all)
+    assert bool(redis_server.client().keys("member_search:*")) == shared
 
     # when: the second process renames Carl (committed when its request ends)
     headers = {"Authorization": f"Bearer {token_encode(carl).token}", "Accept": "application/vnd.peerly.v1"}

@@ -150,9 +150,11 @@ def test_every_hi5_line_of_the_bench_is_a_first_hi5(seeded):
     assert {path.split("?")[0] for _method, path, _token, _body in lines["mixed"]} >= {"/recognitions", "/users"}
 
 
-def test_default_workers_reads_the_formula_of_gunicorn_conf(monkeypatch):
+@pytest.mark.parametrize(("cores", "workers"), [(2, 5), (16, 12)])
+def test_default_workers_reads_the_formula_of_gunicorn_conf(monkeypatch, cores, workers):
     monkeypatch.setenv("WEB_CONCURRENCY", "7")
-    assert default_workers() == min(2 * multiprocessing.cpu_count() + 1, 12)
+    monkeypatch.setattr(multiprocessing, "cpu_count", lambda: cores)
+    assert default_workers() == workers  # 2 x cores + 1, at most 12
     assert os.environ["WEB_CONCURRENCY"] == "7"  # put back
 
 

@@ -392,7 +392,7 @@ def test_concurrent_hides_and_gives_of_one_giver_keep_the_givers_exact():
         hidden=True,
     )
     trials = 25
-    barrier = threading.Barrier(3)
+    barrier = threading.Barrier(3, timeout=60)
     errors: list[BaseException] = []
 
     def run(work):
@@ -428,6 +428,9 @@ def test_concurrent_hides_and_gives_of_one_giver_keep_the_givers_exact():
             Recognition.objects.filter(given_by=giver).update(is_hidden=True)  # nothing visible in the week
             barrier.wait()
             barrier.wait()
+    except BaseException:
+        barrier.abort()  # the sides waiting for this thread stop too
+        raise
     finally:
         for thread in threads:
             thread.join()
@@ -475,17 +478,23 @@ class _Side(threading.Thread):
             self.started_up.set()
             connection.close()
 
-    def waits_or_ends(self, timeout: float = 10) -> bool:
-        """Until the side waits for a lock (True) or has ended (False)."""
+    def finish(self, timeout: float = 20) -> list[BaseException]:
+        """Wait for the side to end; what it raised."""
+        self.join(timeout)
+        assert not self.is_alive(), "the side did not end"
+        return self.errors
+
+    def waits_or_ends(self, timeout: float = 10, *, reached: threading.Event | None = None) -> bool:
+        """Until the side waits for a lock (True), or has ended or `reached` a point of its own (False)."""
         self.started_up.wait(timeout)
         deadline = time.monotonic() + timeout
-        while self.is_alive() and time.monotonic() < deadline:
+        while self.is_alive() and not (reached and reached.is_set()) and time.monotonic() < deadline:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [self.pid])
                 if cursor.fetchone()[0]:
                     return True
             time.sleep(0.02)
-        assert not self.is_alive(), "the side neither waited for a lock nor ended"
+        assert not self.is_alive() or (reached and reached.is_set()), "the side neither waited for a lock nor went on"
         return False
 
 
@@ -521,12 +530,11 @@ def test_a_review_hiding_a_givers_recognition_while_the_giver_gives_does_not_dea
         reviewing.start()
         assert reviewing.waits_or_ends()  # for the giver's row
         go.set()
-        giving.join(20)
-        reviewing.join(20)
+        giving_errors, reviewing_errors = giving.finish(), reviewing.finish()
     finally:
         go.set()
         pre_save.disconnect(pause_before_the_insert, sender=Recognition)
-    assert giving.errors == reviewing.errors == []
+    assert giving_errors == reviewing_errors == []
     assert Recognition.objects.get(pk=earlier.pk).is_hidden
     assert Recognition.objects.filter(given_by=giver, is_hidden=False).count() == 1
     assert actual_rollups(organization) == expected_rollups(organization)
@@ -564,21 +572,14 @@ def test_a_timezone_change_while_a_recognition_is_given_does_not_deadlock():
         changing.start()
         assert locked.wait(10)
         giving.start()
-        giving.started_up.wait(10)
         # the insert goes through (or waits for the organisation's row: the deadlock to come) ...
-        deadline = time.monotonic() + 10
-        while not inserted.wait(0.02) and time.monotonic() < deadline:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [giving.pid])
-                if cursor.fetchone()[0]:
-                    break
+        giving.waits_or_ends(reached=inserted)
         go.set()  # ... then the timezone's update and rebuild, the insert's transaction still open
-        changing.join(20)
-        giving.join(20)
+        changing_errors, giving_errors = changing.finish(), giving.finish()
     finally:
         go.set()
         pre_save.disconnect(pause_before_the_update, sender=Organization)
-    assert changing.errors == giving.errors == []
+    assert changing_errors == giving_errors == []
     organization.refresh_from_db()
     assert organization.timezone == "Asia/Kolkata"
     assert Recognition.objects.filter(given_by=giver).count() == 1
@@ -598,8 +599,7 @@ def test_a_hi5_written_while_its_recognition_is_hidden_is_not_counted():
         Recognition.objects.filter(pk=recognition.pk).update(is_hidden=True)
         hi5ing.start()
         waited = hi5ing.waits_or_ends()
-    hi5ing.join(20)
-    assert hi5ing.errors == []
+    assert hi5ing.finish() == []
     assert waited
     assert Hi5.objects.filter(recognition=recognition).count() == 1
     assert actual_rollups(organization) == expected_rollups(organization)
@@ -647,11 +647,10 @@ def test_two_deletes_of_older_recognitions_do_not_deadlock_on_the_history_versio
         other.start()
         assert other.waits_or_ends()  # for the history version
         go.set()
-        deleting.join(20)
-        other.join(20)
+        deleting_errors, other_errors = deleting.finish(), other.finish()
     finally:
         go.set()
-    assert deleting.errors == other.errors == []
+    assert deleting_errors == other_errors == []
     assert not Recognition.objects.filter(pk=first.pk).exists()
     assert not Hi5.objects.filter(recognition=second).exists()
     assert actual_rollups(organization) == expected_rollups(organization)

@@ -124,11 +124,12 @@ class LimitOffsetPagination:
 
     @classmethod
     def counted_page_response(
-        cls, request, *, total: int, items: Sequence, serializer_class: type, keyset: Keyset
+        cls, *, limit: int, offset: int, total: int, items: Sequence, serializer_class: type, keyset: Keyset
     ) -> Response:
-        """How a view answers an offset page whose items and total it read itself (`page_params`)."""
+        """How a view answers an offset page whose items and total it read itself (at `page_params`' limit and
+        offset)."""
         paginator = cls()
-        paginator.limit, paginator.offset, _ = cls.page_params(request)
+        paginator.limit, paginator.offset = limit, offset
         paginator.total = total
         if items and paginator.offset + len(items) < total:
             paginator.next = keyset.cursor(items[-1])
