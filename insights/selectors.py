@@ -282,21 +282,34 @@ FROM (
 JOIN accounts_user AS u ON u.id = s.member_id
 WHERE s.given > 0 OR s.received > 0
 """
-# The live days' visible recognitions: who gave, who received, and who of them is active (three arrays).
-LIVE_PARTICIPATION_SQL = """
+# The live days in one round trip: their visible recognitions' givers, receivers and who of them is active
+# (three arrays), and their recognitions and Hi5s per core value (the daily rollups: three more).
+LIVE_SUMMARY_SQL = """
 WITH live AS MATERIALIZED (
     SELECT r.given_by_id, r.given_for_id FROM recognitions_recognition AS r
     WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
+), per_value AS (
+    SELECT d.core_value_id, sum(d.recognitions)::integer AS recognitions, sum(d.hi5s)::integer AS hi5s
+    FROM insights_organizationday AS d
+    WHERE d.organization_id = %(org)s AND d.day >= %(first_day)s AND d.day <= %(last_day)s
+    GROUP BY d.core_value_id
 )
 SELECT (SELECT coalesce(array_agg(DISTINCT given_by_id), '{}') FROM live),
        (SELECT coalesce(array_agg(DISTINCT given_for_id), '{}') FROM live),
        (SELECT coalesce(array_agg(u.id), '{}') FROM accounts_user AS u
-        WHERE u.id IN (SELECT given_by_id FROM live UNION SELECT given_for_id FROM live) AND u.soft_delete_at IS NULL)
+        WHERE u.id IN (SELECT given_by_id FROM live UNION SELECT given_for_id FROM live) AND u.soft_delete_at IS NULL),
+       (SELECT coalesce(array_agg(core_value_id), '{}') FROM per_value),
+       (SELECT coalesce(array_agg(recognitions), '{}') FROM per_value),
+       (SELECT coalesce(array_agg(hi5s), '{}') FROM per_value)
 """
-# The organisation's history version and active members, in one round trip.
-VERSION_AND_ACTIVE_SQL = """
+# The organisation's history version, active members and core values (ids and texts, by id), in one round trip.
+ORGANIZATION_SQL = """
 SELECT coalesce((SELECT h.version FROM insights_history AS h WHERE h.organization_id = %(org)s), 0),
-       (SELECT count(*) FROM accounts_user AS u WHERE u.organization_id = %(org)s AND u.soft_delete_at IS NULL)
+       (SELECT count(*) FROM accounts_user AS u WHERE u.organization_id = %(org)s AND u.soft_delete_at IS NULL),
+       (SELECT coalesce(array_agg(v.id ORDER BY v.id), '{}') FROM corevalues_corevalue AS v
+        WHERE v.organization_id = %(org)s),
+       (SELECT coalesce(array_agg(v.text ORDER BY v.id), '{}') FROM corevalues_corevalue AS v
+        WHERE v.organization_id = %(org)s)
 """
 
 
@@ -333,11 +346,17 @@ def _summary_of(organization: Organization, version: int, active: int, period: P
     per_value = dict(held.per_value)
     givers, receivers, participants = len(held.givers), len(held.receivers), len(held.participants)
     if live is not None:
-        for value, (recognitions, hi5s) in _per_value(organization, live).items():
+        params = {
+            "org": organization.pk,
+            "start": live.start,
+            "end": live.end,
+            "first_day": live.first_day,
+            "last_day": live.last_day,
+        }
+        live_givers, live_receivers, live_participants, values, recognitions, hi5s = _rows(LIVE_SUMMARY_SQL, params)[0]
+        for value, value_recognitions, value_hi5s in zip(values, recognitions, hi5s, strict=True):
             before = per_value.get(value, (0, 0))
-            per_value[value] = (before[0] + recognitions, before[1] + hi5s)
-        params = {"org": organization.pk, "start": live.start, "end": live.end}
-        live_givers, live_receivers, live_participants = _rows(LIVE_PARTICIPATION_SQL, params)[0]
+            per_value[value] = (before[0] + value_recognitions, before[1] + value_hi5s)
         # the live days' members the closed days do not count yet (the live ones are few: C-speed sets)
         givers += len(set(live_givers) - held.givers)
         receivers += len(set(live_receivers) - held.receivers)
@@ -359,8 +378,8 @@ def insights_summary(organization: Organization, period: Period) -> dict:
     active members. A period's closed days are read once per history version (their rollups: recognitions
     and Hi5s per day, members' days) and cached; its live days are read each time: a few queries, whatever
     the period's length."""
-    values = list(CoreValue.objects.filter(organization=organization).order_by("id").values_list("id", "text"))
-    version, active = _rows(VERSION_AND_ACTIVE_SQL, {"org": organization.pk})[0]
+    version, active, value_ids, value_texts = _rows(ORGANIZATION_SQL, {"org": organization.pk})[0]
+    values = list(zip(value_ids, value_texts, strict=True))
     result = {}
     for key, which in (("current", period), ("previous", period.previous())):
         counts = _summary_of(organization, version, active, which)
