@@ -3,8 +3,8 @@ from django.db import models
 
 
 class NotificationPreferences(models.Model):
-    """A member's email switches (all on until they change one: no row means every default), and how
-    far their Hi5 emails have told (the grouped Hi5 email lists those after it)."""
+    """A member's email switches (all on until they change one: no row means every default). Their row
+    is also what their grouped Hi5 email and the Hi5s joining it lock (notifications.services)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="notification_preferences"
@@ -13,9 +13,6 @@ class NotificationPreferences(models.Model):
     email_hi5_received = models.BooleanField(default=True, help_text="Someone Hi5'd a recognition of yours.")
     email_recognition_hidden = models.BooleanField(default=True, help_text="A moderator hid your recognition.")
     email_weekly_digest = models.BooleanField(default=True, help_text="Your week in Peerly.")
-    hi5_emailed_through = models.BigIntegerField(
-        default=0, editable=False, help_text="The last Hi5 (id) an email told of."
-    )
     updated_at = models.DateTimeField(auto_now=True)
 
     SWITCHES = ("email_recognition_received", "email_hi5_received", "email_recognition_hidden", "email_weekly_digest")
@@ -26,6 +23,21 @@ class NotificationPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"Notification preferences of {self.user_id}"
+
+
+class PendingHi5(models.Model):
+    """A Hi5 its recognition's receiver has not been emailed about yet: noted when the Hi5's event is fanned
+    out (in a worker, after the Hi5 committed), taken by the receiver's next grouped Hi5 email."""
+
+    hi5 = models.OneToOneField("recognitions.Hi5", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = "Hi5 waiting for its email"
+        verbose_name_plural = "Hi5s waiting for their email"
+
+    def __str__(self) -> str:
+        return f"Hi5 {self.hi5_id} for {self.recipient_id}"
 
 
 class DigestRun(models.Model):

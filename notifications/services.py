@@ -4,8 +4,9 @@ notifications/webhooks.py): the rules of the notifications.
 `event_fan_out` turns one event (peerly/events.py) into one job per delivery, in one transaction, so
 each delivery is retried on its own and a retried fan-out never doubles one. Each delivery re-reads
 the state when it runs: a recognition hidden before its email went out is not announced, a member
-deleted since (or who switched that email off) gets nothing. Hi5s are grouped: the first schedules
-one email to the recognition's receiver 10 minutes later, and the Hi5s that follow meanwhile join it.
+deleted since (or who switched that email off) gets nothing. Hi5s are grouped: each is noted for its
+recognition's receiver (PendingHi5); the first schedules one email 10 minutes later, and the Hi5s noted
+meanwhile join it.
 """
 
 import logging
@@ -15,13 +16,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import User
 from notifications.errors import InvalidUnsubscribeLink
-from notifications.models import NotificationPreferences, SlackChannel, WebhookEndpoint
+from notifications.models import NotificationPreferences, PendingHi5, SlackChannel, WebhookEndpoint
 from notifications.selectors import preferences_of
 from peerly.events import EventType, jobs
 from recognitions.models import Hi5, Recognition
@@ -86,10 +87,8 @@ def event_fan_out(*, event: dict) -> int:
         for endpoint_id in endpoint_ids:
             webhook.defer(endpoint_id=endpoint_id, event=event)
         if event_type == EventType.HI5_CREATED:
-            return len(endpoint_ids) + _hi5_email_schedule(
-                recipient_id=recognition.given_for_id,
-                organization_id=event["organization_id"],
-                from_hi5_id=event["hi5_id"],
+            return len(endpoint_ids) + _hi5_note(
+                hi5_id=event["hi5_id"], recipient_id=recognition.given_for_id, organization_id=event["organization_id"]
             )
         email = jobs(EMAIL_TASK)
         for kind in kinds:
@@ -100,35 +99,57 @@ def event_fan_out(*, event: dict) -> int:
     return len(endpoint_ids) + len(kinds) + to_slack
 
 
-def _hi5_email_schedule(*, recipient_id: int, organization_id: int, from_hi5_id: int, attempt: int = 0) -> int:
+def _preferences_locked(user_id: int) -> NotificationPreferences:
+    """The member's preferences row, locked to the end of the transaction (created if they have none)."""
+    preferences, _ = NotificationPreferences.objects.select_for_update().get_or_create(user_id=user_id)
+    return preferences
+
+
+def _hi5_note(*, hi5_id: int, recipient_id: int, organization_id: int) -> int:
+    """Note a Hi5 for its receiver's next grouped email, and schedule that email unless one is waiting; 1 if
+    this call scheduled it.
+
+    Under the receiver's preferences row, which their email locks too: either the email running now
+    has read this Hi5's note, or it has ended before the note commits, and then it no longer holds the
+    queueing lock either, so this schedules the next one. A retried fan-out notes the Hi5 once; a Hi5
+    deleted meanwhile is not noted."""
+    _preferences_locked(recipient_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO notifications_pendinghi5 (hi5_id, recipient_id) "
+            "SELECT id, %s FROM recognitions_hi5 WHERE id = %s ON CONFLICT DO NOTHING",
+            [recipient_id, hi5_id],
+        )
+        if not cursor.rowcount:
+            return 0
+    return _hi5_email_schedule(recipient_id=recipient_id, organization_id=organization_id)
+
+
+def _hi5_email_schedule(*, recipient_id: int, organization_id: int, attempt: int = 0) -> int:
     """One Hi5 email waiting per receiver (procrastinate's queueing lock): the first Hi5 schedules it,
     the next ones find it waiting and will be in it. 1 if this call scheduled it."""
     delay = {"minutes": HI5_EMAIL_DELAY_MINUTES} if attempt == 0 else {"seconds": 5 ** min(attempt, 6)}
     task = jobs(HI5_EMAIL_TASK, schedule_in=delay, queueing_lock=f"hi5_email:{recipient_id}")
     try:
         with transaction.atomic():  # a savepoint: the refused INSERT must not abort the caller's transaction
-            task.defer(
-                recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id, attempt=attempt
-            )
+            task.defer(recipient_id=recipient_id, organization_id=organization_id, attempt=attempt)
     except AlreadyEnqueued:
         return 0
     return 1
 
 
-def hi5_email_job(*, recipient_id: int, organization_id: int, from_hi5_id: int, attempt: int) -> int:
+def hi5_email_job(*, recipient_id: int, organization_id: int, attempt: int) -> int:
     """The Hi5 email job. It does not use procrastinate's retries: a retried job would go back to
     `todo` beside the sibling a newer Hi5 may have queued under the same lock (refused by the lock's
     unique index, leaving it stuck). A failed send schedules the next try itself (5 s, 25 s, ... 4.3 h),
     which a sibling already waiting covers; after 7 attempts the job fails (the admin lists it)."""
     try:
-        return hi5_email_deliver(recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id)
+        return hi5_email_deliver(recipient_id=recipient_id, organization_id=organization_id)
     except OSError:  # SMTP down or refusing (smtplib's errors are OSErrors)
         if attempt >= HI5_EMAIL_ATTEMPTS - 1:
             raise
         logger.warning("Hi5 email to member %s failed; trying again later", recipient_id, exc_info=True)
-        _hi5_email_schedule(
-            recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id, attempt=attempt + 1
-        )
+        _hi5_email_schedule(recipient_id=recipient_id, organization_id=organization_id, attempt=attempt + 1)
         return 0
 
 
@@ -186,30 +207,32 @@ def email_deliver(*, kind: str, event: dict, recipient_id: int) -> bool:
     return True
 
 
-def hi5_email_deliver(*, recipient_id: int, organization_id: int, from_hi5_id: int = 0) -> int:
-    """The grouped Hi5 email: every Hi5 on the member's visible recognitions since the last one told
-    of (and from the one that scheduled it: a member's first email does not list their whole past);
-    how many it listed (0: nothing sent)."""
+def hi5_email_deliver(*, recipient_id: int, organization_id: int) -> int:
+    """The grouped Hi5 email: the Hi5s noted for the member since their last one, those on recognitions
+    still visible; how many it listed (0: nothing sent). The notes are taken whatever happens (sent,
+    switched off, all hidden: never bundled later), unless sending fails (the next try has them)."""
     recipient = User.objects.filter(pk=recipient_id, organization_id=organization_id).first()
-    if recipient is None or not recipient.is_active:
+    if recipient is None:
         return 0
     with transaction.atomic():
-        preferences, _ = NotificationPreferences.objects.select_for_update().get_or_create(user=recipient)
+        preferences = _preferences_locked(recipient.pk)
+        noted = list(PendingHi5.objects.filter(recipient=recipient).values_list("hi5_id", flat=True))
+        if not noted:
+            return 0
+        PendingHi5.objects.filter(recipient=recipient, hi5_id__in=noted).delete()
+        if not recipient.is_active or not preferences.email_hi5_received:
+            return 0
         hi5s = list(
             Hi5.objects.filter(
+                pk__in=noted,
                 recognition__given_for=recipient,
                 recognition__organization_id=organization_id,
                 recognition__is_hidden=False,
-                pk__gt=max(preferences.hi5_emailed_through, from_hi5_id - 1),
             )
             .select_related("given_by", "recognition__core_value")
             .order_by("pk")
         )
         if not hi5s:
-            return 0
-        preferences.hi5_emailed_through = hi5s[-1].pk  # told of, sent or switched off: never bundled later
-        preferences.save(update_fields=["hi5_emailed_through", "updated_at"])
-        if not preferences.email_hi5_received:
             return 0
         context = {"hi5s": hi5s, "organization": recipient.organization}
         notification_email_send(
@@ -224,7 +247,7 @@ def preferences_update(*, user: User, **switches: bool) -> NotificationPreferenc
     if unknown:
         raise ValueError(f"Unknown notification switches: {sorted(unknown)}")
     with transaction.atomic():
-        preferences, _ = NotificationPreferences.objects.select_for_update().get_or_create(user=user)
+        preferences = _preferences_locked(user.pk)
         for name, value in switches.items():
             setattr(preferences, name, value)
         preferences.save(update_fields=[*switches, "updated_at"])

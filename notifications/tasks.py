@@ -26,10 +26,9 @@ def email_send(kind: str, event: dict, recipient_id: int) -> None:
 
 
 @app.task(name=services.HI5_EMAIL_TASK, queue=QUEUE)  # retries itself: services.hi5_email_job
-def hi5_email_send(recipient_id: int, organization_id: int, from_hi5_id: int = 0, attempt: int = 0) -> None:
-    services.hi5_email_job(
-        recipient_id=recipient_id, organization_id=organization_id, from_hi5_id=from_hi5_id, attempt=attempt
-    )
+def hi5_email_send(recipient_id: int, organization_id: int, attempt: int = 0, from_hi5_id: int = 0) -> None:
+    # from_hi5_id: what jobs deferred before notifications/0005 carry (their Hi5s were noted by the migration)
+    services.hi5_email_job(recipient_id=recipient_id, organization_id=organization_id, attempt=attempt)
 
 
 # Hourly: each organisation's digest goes out at the first run after Monday 09:00 in its timezone.

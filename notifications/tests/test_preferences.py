@@ -8,13 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.tests.factories import UserFactory
 from corevalues.tests.factories import CoreValueFactory
 from notifications import services
-from notifications.models import NotificationPreferences
+from notifications.models import NotificationPreferences, PendingHi5
 from recognitions.models import Hi5
 from recognitions.services import hi5_give, recognition_create
 from recognitions.tests.factories import RecognitionFactory
@@ -34,6 +35,31 @@ def recognise(organization, receiver, text="Thanks!"):
     recognition = recognition_create(actor=giver, given_for=receiver.pk, core_value_id=value.pk, text=text)
     job = ProcrastinateJob.objects.filter(task_name="notifications.event_deliver").latest("id")
     return recognition, job.args["event"]
+
+
+def fanned_out(hi5s) -> list[int]:
+    """Fan out these Hi5s' events (as a worker would, from their jobs' arguments): what each scheduled."""
+    events = {
+        job.args["event"]["hi5_id"]: job
+        for job in ProcrastinateJob.objects.filter(task_name="notifications.event_deliver")
+    }
+    return [services.event_fan_out(event=events[hi5.pk].args["event"]) for hi5 in hi5s]
+
+
+def hi5_event(hi5) -> dict:
+    """The event of a Hi5 written without the service (no job of its own)."""
+    return {
+        "id": f"event-of-{hi5.pk}",
+        "type": "hi5.created",
+        "created_at": hi5.given_at.isoformat(),
+        "organization_id": hi5.recognition.organization_id,
+        "recognition_id": hi5.recognition_id,
+        "hi5_id": hi5.pk,
+    }
+
+
+def deliver(member) -> int:
+    return services.hi5_email_deliver(recipient_id=member.pk, organization_id=member.organization_id)
 
 
 def test_every_email_is_on_until_the_member_turns_one_off(as_user, employee):
@@ -110,48 +136,85 @@ def test_a_tampered_unsubscribe_link_changes_nothing(organization, employee, tam
 def test_hi5s_are_grouped_into_one_email_per_ten_minutes(organization, employee):
     recognition = RecognitionFactory(organization=organization, given_for=employee)
     givers = UserFactory.create_batch(3, organization=organization)
-    for giver in givers:
-        hi5_give(actor=giver, recognition=recognition, comment=f"Go {giver.first_name}")
-    events = [job.args["event"] for job in ProcrastinateJob.objects.filter(task_name="notifications.event_deliver")]
+    hi5s = [hi5_give(actor=giver, recognition=recognition, comment=f"Go {giver.first_name}") for giver in givers]
     with time_machine.travel(datetime(2026, 12, 4, 12, 0, tzinfo=UTC), tick=False):
-        scheduled = [services.event_fan_out(event=event) for event in events]
+        scheduled = fanned_out(hi5s)
 
     assert scheduled == [1, 0, 0]  # the first schedules the email; the next two join it
     [job] = ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send")
-    first_hi5 = Hi5.objects.filter(recognition=recognition).order_by("pk").first()
-    assert job.args == {
-        "recipient_id": employee.pk,
-        "organization_id": organization.pk,
-        "from_hi5_id": first_hi5.pk,
-        "attempt": 0,
-    }
+    assert job.args == {"recipient_id": employee.pk, "organization_id": organization.pk, "attempt": 0}
     assert job.scheduled_at == datetime(2026, 12, 4, 12, 10, tzinfo=UTC)
 
-    assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 3
+    assert deliver(employee) == 3
     [message] = mail.outbox
     assert message.to == [employee.email]
     assert message.subject == "3 Hi5s for your recognitions"
     for giver in givers:
         assert f"Go {giver.first_name}" in message.body
     # Told once: the next email lists only what came after.
-    assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 0
-    hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
-    assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 1
+    assert deliver(employee) == 0
+    later = hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
+    fanned_out([later])
+    assert deliver(employee) == 1
     assert "gave your recognition a Hi5" in mail.outbox[1].subject
 
 
+def test_a_hi5_that_commits_after_a_later_one_was_emailed_is_emailed_too(organization, employee):
+    """Ids are taken at insert, commits come in any order: the Hi5 with the smaller id can commit (and be
+    fanned out) after an email listed the larger one."""
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    earlier, later = (
+        hi5_give(actor=UserFactory(organization=organization), recognition=recognition, comment=comment)
+        for comment in ("Committed last", "Committed first")
+    )
+    assert earlier.pk < later.pk
+    assert fanned_out([later]) == [1]
+    assert deliver(employee) == 1
+    assert fanned_out([earlier]) == [0]  # the email job still waits (a worker runs it): this one joins it
+    assert deliver(employee) == 1
+    assert ["Committed first" in message.body for message in mail.outbox] == [True, False]
+    assert ["Committed last" in message.body for message in mail.outbox] == [False, True]
+
+
+def test_a_retried_fan_out_notes_a_hi5_once_and_a_deleted_one_not_at_all(organization, employee):
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    hi5 = hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
+    gone = Hi5.objects.create(recognition=recognition, given_by=UserFactory(organization=organization))
+    gone_event = hi5_event(gone)
+    gone.delete()
+    assert services.event_fan_out(event=hi5_event(hi5)) == 1
+    assert services.event_fan_out(event=hi5_event(hi5)) == 0  # the event delivered again
+    assert services.event_fan_out(event=gone_event) == 0
+    assert list(PendingHi5.objects.values_list("hi5_id", "recipient_id")) == [(hi5.pk, employee.pk)]
+    assert ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send").count() == 1
+
+
 def test_hi5s_on_a_hidden_recognition_or_switched_off_are_not_emailed(organization, employee):
-    hidden = RecognitionFactory(organization=organization, given_for=employee, hidden=True)
+    hidden = RecognitionFactory(organization=organization, given_for=employee)
     visible = RecognitionFactory(organization=organization, given_for=employee)
-    Hi5.objects.create(recognition=hidden, given_by=UserFactory(organization=organization))
-    assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 0
+    on_hidden = hi5_give(actor=UserFactory(organization=organization), recognition=hidden)
+    fanned_out([on_hidden])
+    hidden.is_hidden = True
+    hidden.save(update_fields=["is_hidden"])
+    assert deliver(employee) == 0
     services.preferences_update(user=employee, email_hi5_received=False)
-    hi5_give(actor=UserFactory(organization=organization), recognition=visible)
-    assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 0
+    fanned_out([hi5_give(actor=UserFactory(organization=organization), recognition=visible)])
+    assert deliver(employee) == 0
     assert mail.outbox == []
     # Turned on again later: the Hi5s of the switched-off time are not bundled into the next email.
     services.preferences_update(user=employee, email_hi5_received=True)
-    assert services.hi5_email_deliver(recipient_id=employee.pk, organization_id=organization.pk) == 0
+    assert deliver(employee) == 0
+    assert not PendingHi5.objects.exists()
+
+
+def test_a_deleted_members_noted_hi5s_are_dropped(organization, employee):
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    fanned_out([hi5_give(actor=UserFactory(organization=organization), recognition=recognition)])
+    employee.soft_delete_at = datetime(2026, 12, 4, tzinfo=UTC)
+    employee.save(update_fields=["soft_delete_at"])
+    assert deliver(employee) == 0
+    assert mail.outbox == []
+    assert not PendingHi5.objects.exists()  # not sent later if they are restored
 
 
 @pytest.mark.parametrize(
@@ -168,11 +231,8 @@ def test_the_deploy_check_wants_the_public_https_address(settings, url, warned):
 def test_a_members_first_hi5_email_does_not_list_their_past(organization, employee):
     recognition = RecognitionFactory(organization=organization, given_for=employee)
     Hi5.objects.create(recognition=recognition, given_by=UserFactory(organization=organization))  # long ago
-    newest = hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
-    listed = services.hi5_email_deliver(
-        recipient_id=employee.pk, organization_id=organization.pk, from_hi5_id=newest.pk
-    )
-    assert listed == 1
+    fanned_out([hi5_give(actor=UserFactory(organization=organization), recognition=recognition)])
+    assert deliver(employee) == 1
 
 
 def test_a_failed_hi5_email_schedules_its_next_try_itself(organization, employee, settings):
@@ -181,8 +241,10 @@ def test_a_failed_hi5_email_schedules_its_next_try_itself(organization, employee
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens: refused
     recognition = RecognitionFactory(organization=organization, given_for=employee)
-    hi5 = hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
-    args = {"recipient_id": employee.pk, "organization_id": organization.pk, "from_hi5_id": hi5.pk}
+    fanned_out([hi5_give(actor=UserFactory(organization=organization), recognition=recognition)])
+    with connection.cursor() as cursor:  # the email the fan-out scheduled: this test runs it itself
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = %s", [services.HI5_EMAIL_TASK])
+    args = {"recipient_id": employee.pk, "organization_id": organization.pk}
 
     assert services.hi5_email_job(**args, attempt=0) == 0  # no exception: the job itself succeeds
     [retry] = ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send")
@@ -193,4 +255,42 @@ def test_a_failed_hi5_email_schedules_its_next_try_itself(organization, employee
     assert ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send").count() == 1
     with pytest.raises(ConnectionRefusedError):  # the last attempt fails the job (the admin lists it)
         services.hi5_email_job(**args, attempt=services.HI5_EMAIL_ATTEMPTS - 1)
-    assert services.preferences_of(employee).hi5_emailed_through == 0  # nothing counted as told
+    assert PendingHi5.objects.filter(recipient=employee).count() == 1  # nothing counted as told
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hi5_emails_waiting_at_the_upgrade_keep_their_hi5s(organization, employee):
+    """notifications/0005: an email scheduled before the notes lists what it would have listed."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    from peerly.events import jobs
+
+    before = [("notifications", "0004_webhooks")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    other = UserFactory(organization=organization)
+    told, scheduler, joined = (
+        Hi5.objects.create(recognition=recognition, given_by=UserFactory(organization=organization)) for _ in "abc"
+    )
+    Hi5.objects.create(recognition=RecognitionFactory(organization=organization, given_for=other), given_by=employee)
+    old_apps = executor.loader.project_state(before).apps
+    old_apps.get_model("notifications", "NotificationPreferences").objects.create(
+        user_id=employee.pk, hi5_emailed_through=told.pk
+    )
+    jobs(services.HI5_EMAIL_TASK, queueing_lock=f"hi5_email:{employee.pk}", schedule_in={"minutes": 10}).defer(
+        recipient_id=employee.pk, organization_id=organization.pk, from_hi5_id=scheduler.pk, attempt=0
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert set(PendingHi5.objects.values_list("hi5_id", "recipient_id")) == {
+        (scheduler.pk, employee.pk),
+        (joined.pk, employee.pk),
+    }
+    [job] = ProcrastinateJob.objects.filter(task_name=services.HI5_EMAIL_TASK)
+    from notifications.tasks import hi5_email_send
+
+    hi5_email_send(**job.args)  # the old job's arguments, run by the new task
+    [message] = mail.outbox
+    assert message.subject == "2 Hi5s for your recognitions"

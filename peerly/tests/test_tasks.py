@@ -25,7 +25,7 @@ def run_retry_stalled_jobs() -> int:
 
 def hi5_email(**options) -> int:
     return jobs("notifications.hi5_email_send", queueing_lock="hi5_email:1", **options).defer(
-        recipient_id=1, organization_id=1, from_hi5_id=1, attempt=0
+        recipient_id=1, organization_id=1, attempt=0
     )
 
 
