@@ -1,12 +1,16 @@
 """GET /users keeps its answers in the cache under the organisation's member directory version: reused
-until a member changes, by whatever path, and never stale after a committed change."""
+until a member changes, by whatever path, and never stale after a committed change.
+
+The version moves when the change commits (accounts/migrations/0007), so these tests commit (transactional)."""
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
@@ -23,7 +27,7 @@ from integrations.services import api_key_create
 from recognitions.services import hi5_quotas_renew
 from recognitions.tests.factories import RecognitionFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def listing(client, query: str = "") -> dict:
@@ -99,11 +103,16 @@ class TestVersion:
         assert version(organization) == before
 
     def test_a_rolled_back_change_never_hands_its_version_to_another(self, organization, employee):
+        before = version(organization)
         with transaction.atomic():
             User.objects.filter(pk=employee.pk).update(first_name="Rolled")
+            assert version(organization) == before, "moved at commit, not before"
+            with connection.cursor() as cursor:  # the commit's triggers, fired now
+                cursor.execute("SET CONSTRAINTS accounts_member_directory_on_update IMMEDIATE")
             rolled_back = version(organization)
+            assert rolled_back != before
             transaction.set_rollback(True)
-        assert version(organization) != rolled_back
+        assert version(organization) == before
         User.objects.filter(pk=employee.pk).update(first_name="Committed")
         assert version(organization) not in (rolled_back, 0)
 
@@ -114,6 +123,48 @@ class TestVersion:
         after = (version(organization), version(other_organization))
         assert before[0] != after[0]
         assert before[1] != after[1]
+
+    def test_moved_once_per_organisation_however_many_members_change(self, organization, other_organization):
+        UserFactory.create_batch(5, organization=organization)
+        UserFactory.create_batch(2, organization=other_organization)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('accounts_member_directory_version_seq')")
+            start = cursor.fetchone()[0]
+        with transaction.atomic():  # a statement per member (a renewal of 10,000 balances is one statement)
+            for member in User.objects.filter(organization__in=[organization, other_organization]).order_by(
+                "organization_id", "pk"
+            ):
+                User.objects.filter(pk=member.pk).update(hi5_quota_balance=3)
+        # one new version each at the commit, from the next two of the sequence
+        assert {version(organization), version(other_organization)} == {start + 1, start + 2}
+
+    def test_a_writer_holds_the_version_only_for_its_commit(self, organization):
+        """A spend in a transaction still open does not stop another member of the organisation from spending
+        (migration 0006 held the organisation's version row from the first statement to the commit)."""
+        spender, other = UserFactory.create_batch(2, organization=organization)
+        before = version(organization)
+        failures = []
+
+        def other_spends():
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '3s'")
+                User.objects.filter(pk=other.pk).update(hi5_quota_balance=F("hi5_quota_balance") - 1)
+            except OperationalError as exc:  # the lock timeout
+                failures.append(exc)
+            finally:
+                connection.close()
+
+        with transaction.atomic():
+            User.objects.filter(pk=spender.pk).update(hi5_quota_balance=F("hi5_quota_balance") - 1)
+            side = threading.Thread(target=other_spends)
+            side.start()
+            side.join(10)
+            assert not side.is_alive()
+            assert failures == []
+            moved_by_other = version(organization)
+            assert moved_by_other != before
+        assert version(organization) not in (before, moved_by_other)
 
 
 class TestEveryChangeShowsAtOnce:
