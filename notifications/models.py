@@ -25,16 +25,17 @@ class NotificationPreferences(models.Model):
         return f"Notification preferences of {self.user_id}"
 
 
-class PendingHi5(models.Model):
-    """A Hi5 its recognition's receiver has not been emailed about yet: noted when the Hi5's event is fanned
-    out (in a worker, after the Hi5 committed), taken by the receiver's next grouped Hi5 email."""
+class Hi5Note(models.Model):
+    """A Hi5 noted for its recognition's receiver when its event was fanned out (in a worker, after the Hi5
+    committed): their next grouped Hi5 email takes the notes not taken yet. A taken note is kept a week, so
+    a fan-out run again (its worker died after committing) finds it and notes nothing twice; a daily job
+    forgets older ones (notifications.services.hi5_notes_purge)."""
 
     hi5 = models.OneToOneField("recognitions.Hi5", on_delete=models.CASCADE, primary_key=True, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        verbose_name = "Hi5 waiting for its email"
-        verbose_name_plural = "Hi5s waiting for their email"
+    taken_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an email took it (sent, or dropped: hidden, switched off, deleted)."
+    )
 
     def __str__(self) -> str:
         return f"Hi5 {self.hi5_id} for {self.recipient_id}"

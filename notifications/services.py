@@ -5,12 +5,13 @@ notifications/webhooks.py): the rules of the notifications.
 each delivery is retried on its own and a retried fan-out never doubles one. Each delivery re-reads
 the state when it runs: a recognition hidden before its email went out is not announced, a member
 deleted since (or who switched that email off) gets nothing. Hi5s are grouped: each is noted for its
-recognition's receiver (PendingHi5); the first schedules one email 10 minutes later, and the Hi5s noted
+recognition's receiver (Hi5Note); the first schedules one email 10 minutes later, and the Hi5s noted
 meanwhile join it.
 """
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,11 +19,12 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from procrastinate.exceptions import AlreadyEnqueued
 
 from accounts.models import User
 from notifications.errors import InvalidUnsubscribeLink
-from notifications.models import NotificationPreferences, PendingHi5, SlackChannel, WebhookEndpoint
+from notifications.models import Hi5Note, NotificationPreferences, SlackChannel, WebhookEndpoint
 from notifications.selectors import preferences_of
 from peerly.events import EventType, jobs
 from recognitions.models import Hi5, Recognition
@@ -35,6 +37,7 @@ WEBHOOK_TASK = "notifications.webhook_send"
 HI5_EMAIL_TASK = "notifications.hi5_email_send"
 HI5_EMAIL_DELAY_MINUTES = 10
 HI5_EMAIL_ATTEMPTS = 7
+HI5_NOTE_DAYS = 7  # how long a taken note is kept (a fan-out run again meanwhile notes nothing twice)
 UNSUBSCRIBE_SALT = "peerly.notifications.unsubscribe"
 
 
@@ -111,12 +114,12 @@ def _hi5_note(*, hi5_id: int, recipient_id: int, organization_id: int) -> int:
 
     Under the receiver's preferences row, which their email locks too: either the email running now
     has read this Hi5's note, or it has ended before the note commits, and then it no longer holds the
-    queueing lock either, so this schedules the next one. A retried fan-out notes the Hi5 once; a Hi5
-    deleted meanwhile is not noted."""
+    queueing lock either, so this schedules the next one. A fan-out run again finds its note (taken or
+    not) and notes nothing; a Hi5 deleted meanwhile is not noted."""
     _preferences_locked(recipient_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO notifications_pendinghi5 (hi5_id, recipient_id) "
+            "INSERT INTO notifications_hi5note (hi5_id, recipient_id) "
             "SELECT id, %s FROM recognitions_hi5 WHERE id = %s ON CONFLICT DO NOTHING",
             [recipient_id, hi5_id],
         )
@@ -144,7 +147,7 @@ def hi5_email_job(*, recipient_id: int, organization_id: int, attempt: int) -> i
     unique index, leaving it stuck). A failed send schedules the next try itself (5 s, 25 s, ... 4.3 h),
     which a sibling already waiting covers; after 7 attempts the job fails (the admin lists it)."""
     try:
-        return hi5_email_deliver(recipient_id=recipient_id, organization_id=organization_id)
+        return hi5_email_deliver(recipient_id=recipient_id)
     except OSError:  # SMTP down or refusing (smtplib's errors are OSErrors)
         if attempt >= HI5_EMAIL_ATTEMPTS - 1:
             raise
@@ -207,26 +210,29 @@ def email_deliver(*, kind: str, event: dict, recipient_id: int) -> bool:
     return True
 
 
-def hi5_email_deliver(*, recipient_id: int, organization_id: int) -> int:
-    """The grouped Hi5 email: the Hi5s noted for the member since their last one, those on recognitions
-    still visible; how many it listed (0: nothing sent). The notes are taken whatever happens (sent,
-    switched off, all hidden: never bundled later), unless sending fails (the next try has them)."""
-    recipient = User.objects.filter(pk=recipient_id, organization_id=organization_id).first()
+def hi5_email_deliver(*, recipient_id: int) -> int:
+    """The grouped Hi5 email: the Hi5s noted for the member and not taken yet, those on recognitions still
+    visible in their organisation; how many it listed (0: nothing sent). The notes are taken whatever
+    happens (sent, switched off, all hidden, member deleted: never bundled later), unless sending fails
+    (the next try has them)."""
+    recipient = User.objects.filter(pk=recipient_id).select_related("organization").first()
     if recipient is None:
         return 0
     with transaction.atomic():
         preferences = _preferences_locked(recipient.pk)
-        noted = list(PendingHi5.objects.filter(recipient=recipient).values_list("hi5_id", flat=True))
+        noted = list(
+            Hi5Note.objects.filter(recipient=recipient, taken_at__isnull=True).values_list("hi5_id", flat=True)
+        )
         if not noted:
             return 0
-        PendingHi5.objects.filter(recipient=recipient, hi5_id__in=noted).delete()
-        if not recipient.is_active or not preferences.email_hi5_received:
+        Hi5Note.objects.filter(hi5_id__in=noted).update(taken_at=timezone.now())
+        if not recipient.is_active or recipient.organization is None or not preferences.email_hi5_received:
             return 0
         hi5s = list(
             Hi5.objects.filter(
                 pk__in=noted,
                 recognition__given_for=recipient,
-                recognition__organization_id=organization_id,
+                recognition__organization_id=recipient.organization_id,
                 recognition__is_hidden=False,
             )
             .select_related("given_by", "recognition__core_value")
@@ -239,6 +245,12 @@ def hi5_email_deliver(*, recipient_id: int, organization_id: int) -> int:
             template="hi5_received", recipient=recipient, switch="email_hi5_received", context=context
         )
     return len(hi5s)
+
+
+def hi5_notes_purge(*, days: int = HI5_NOTE_DAYS) -> int:
+    """Forget the Hi5 notes an email took more than `days` ago; how many."""
+    deleted, _ = Hi5Note.objects.filter(taken_at__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted
 
 
 def preferences_update(*, user: User, **switches: bool) -> NotificationPreferences:

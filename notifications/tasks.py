@@ -67,6 +67,12 @@ def webhook_disabled_email(endpoint_id: int, user_id: int) -> None:
     webhooks.webhook_disabled_email_deliver(endpoint_id=endpoint_id, user_id=user_id)
 
 
+@app.periodic(cron="57 3 * * *", periodic_id="purge_hi5_notes")  # daily, 03:57 UTC
+@app.task(name="notifications.purge_hi5_notes", queue="periodic", queueing_lock="purge_hi5_notes")
+def purge_hi5_notes(timestamp: int) -> int:
+    return services.hi5_notes_purge()
+
+
 @app.periodic(cron="47 3 * * *", periodic_id="purge_webhook_deliveries")  # daily, 03:47 UTC
 @app.task(name="notifications.purge_webhook_deliveries", queue="periodic", queueing_lock="purge_webhook_deliveries")
 def purge_webhook_deliveries(timestamp: int) -> int:

@@ -2,7 +2,7 @@
 grouped Hi5 email (#11). Emails land in Django's test outbox; the jobs are called in process."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,12 +10,14 @@ import time_machine
 from django.core import mail
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
+from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from accounts.tests.factories import UserFactory
 from corevalues.tests.factories import CoreValueFactory
 from notifications import services
-from notifications.models import NotificationPreferences, PendingHi5
+from notifications.models import Hi5Note, NotificationPreferences
 from recognitions.models import Hi5
 from recognitions.services import hi5_give, recognition_create
 from recognitions.tests.factories import RecognitionFactory
@@ -59,7 +61,11 @@ def hi5_event(hi5) -> dict:
 
 
 def deliver(member) -> int:
-    return services.hi5_email_deliver(recipient_id=member.pk, organization_id=member.organization_id)
+    return services.hi5_email_deliver(recipient_id=member.pk)
+
+
+def untaken(member) -> list[int]:
+    return list(Hi5Note.objects.filter(recipient=member, taken_at__isnull=True).values_list("hi5_id", flat=True))
 
 
 def test_every_email_is_on_until_the_member_turns_one_off(as_user, employee):
@@ -185,7 +191,7 @@ def test_a_retried_fan_out_notes_a_hi5_once_and_a_deleted_one_not_at_all(organiz
     assert services.event_fan_out(event=hi5_event(hi5)) == 1
     assert services.event_fan_out(event=hi5_event(hi5)) == 0  # the event delivered again
     assert services.event_fan_out(event=gone_event) == 0
-    assert list(PendingHi5.objects.values_list("hi5_id", "recipient_id")) == [(hi5.pk, employee.pk)]
+    assert list(Hi5Note.objects.values_list("hi5_id", "recipient_id")) == [(hi5.pk, employee.pk)]
     assert ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send").count() == 1
 
 
@@ -204,7 +210,49 @@ def test_hi5s_on_a_hidden_recognition_or_switched_off_are_not_emailed(organizati
     # Turned on again later: the Hi5s of the switched-off time are not bundled into the next email.
     services.preferences_update(user=employee, email_hi5_received=True)
     assert deliver(employee) == 0
-    assert not PendingHi5.objects.exists()
+    assert untaken(employee) == []
+
+
+def test_a_fan_out_run_again_after_the_email_notes_nothing_twice(organization, employee):
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    hi5 = hi5_give(actor=UserFactory(organization=organization), recognition=recognition)
+    assert fanned_out([hi5]) == [1]
+    assert deliver(employee) == 1
+    assert fanned_out([hi5]) == [0]  # e.g. its worker died after committing, and it was started again
+    assert deliver(employee) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_a_hi5_fanned_out_while_the_email_is_being_sent_schedules_the_next_one(organization, employee):
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    first, second = (hi5_give(actor=UserFactory(organization=organization), recognition=recognition) for _ in "ab")
+    assert fanned_out([first]) == [1]
+    with connection.cursor() as cursor:  # a worker took the email: it no longer holds the queueing lock
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE task_name = %s", [services.HI5_EMAIL_TASK])
+    assert fanned_out([second]) == [1]
+    assert ProcrastinateJob.objects.filter(task_name=services.HI5_EMAIL_TASK, status="todo").count() == 1
+
+
+def test_taken_notes_are_kept_a_week(organization, employee):
+    recognition = RecognitionFactory(organization=organization, given_for=employee)
+    old, recent, waiting = (
+        hi5_give(actor=UserFactory(organization=organization), recognition=recognition) for _ in "abc"
+    )
+    fanned_out([old, recent, waiting])
+    now = timezone.now()
+    Hi5Note.objects.filter(hi5=old).update(taken_at=now - timedelta(days=services.HI5_NOTE_DAYS, minutes=1))
+    Hi5Note.objects.filter(hi5=recent).update(taken_at=now - timedelta(days=services.HI5_NOTE_DAYS - 1))
+    assert services.hi5_notes_purge() == 1
+    assert set(Hi5Note.objects.values_list("hi5_id", flat=True)) == {recent.pk, waiting.pk}
+    assert app.tasks["notifications.purge_hi5_notes"].queue == "periodic"
+
+
+def test_a_member_who_moved_gets_the_hi5s_of_their_organisation_now(organization, other_organization, employee):
+    employee.organization = other_organization
+    employee.save(update_fields=["organization"])
+    recognition = RecognitionFactory(organization=other_organization, given_for=employee)
+    fanned_out([hi5_give(actor=UserFactory(organization=other_organization), recognition=recognition)])
+    assert deliver(employee) == 1
 
 
 def test_a_deleted_members_noted_hi5s_are_dropped(organization, employee):
@@ -214,7 +262,7 @@ def test_a_deleted_members_noted_hi5s_are_dropped(organization, employee):
     employee.save(update_fields=["soft_delete_at"])
     assert deliver(employee) == 0
     assert mail.outbox == []
-    assert not PendingHi5.objects.exists()  # not sent later if they are restored
+    assert untaken(employee) == []  # not sent later if they are restored
 
 
 @pytest.mark.parametrize(
@@ -255,7 +303,7 @@ def test_a_failed_hi5_email_schedules_its_next_try_itself(organization, employee
     assert ProcrastinateJob.objects.filter(task_name="notifications.hi5_email_send").count() == 1
     with pytest.raises(ConnectionRefusedError):  # the last attempt fails the job (the admin lists it)
         services.hi5_email_job(**args, attempt=services.HI5_EMAIL_ATTEMPTS - 1)
-    assert PendingHi5.objects.filter(recipient=employee).count() == 1  # nothing counted as told
+    assert len(untaken(employee)) == 1  # nothing counted as told
 
 
 @pytest.mark.django_db(transaction=True)
@@ -268,29 +316,44 @@ def test_the_hi5_emails_waiting_at_the_upgrade_keep_their_hi5s(organization, emp
     before = [("notifications", "0004_webhooks")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
-    recognition = RecognitionFactory(organization=organization, given_for=employee)
-    other = UserFactory(organization=organization)
-    told, scheduler, joined = (
-        Hi5.objects.create(recognition=recognition, given_by=UserFactory(organization=organization)) for _ in "abc"
-    )
-    Hi5.objects.create(recognition=RecognitionFactory(organization=organization, given_for=other), given_by=employee)
-    old_apps = executor.loader.project_state(before).apps
-    old_apps.get_model("notifications", "NotificationPreferences").objects.create(
-        user_id=employee.pk, hi5_emailed_through=told.pk
-    )
-    jobs(services.HI5_EMAIL_TASK, queueing_lock=f"hi5_email:{employee.pk}", schedule_in={"minutes": 10}).defer(
-        recipient_id=employee.pk, organization_id=organization.pk, from_hi5_id=scheduler.pk, attempt=0
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    try:
+        # given: waiting emails as the code before 0005 deferred them, each bounded differently
+        recognition = RecognitionFactory(organization=organization, given_for=employee)
+        other, running = UserFactory.create_batch(2, organization=organization)
+        told, between, scheduler, joined = (
+            Hi5.objects.create(recognition=recognition, given_by=UserFactory(organization=organization)) for _ in "abcd"
+        )
+        others = RecognitionFactory(organization=organization, given_for=other)
+        others_told, others_new = (
+            Hi5.objects.create(recognition=others, given_by=UserFactory(organization=organization)) for _ in "ab"
+        )
+        Hi5.objects.create(recognition=RecognitionFactory(organization=organization, given_for=running), given_by=other)
+        preferences = executor.loader.project_state(before).apps.get_model("notifications", "NotificationPreferences")
+        preferences.objects.create(user_id=employee.pk, hi5_emailed_through=told.pk)  # from_hi5_id bounds it
+        preferences.objects.create(user_id=other.pk, hi5_emailed_through=others_told.pk)  # this bounds it
+        for member, first in ((employee, scheduler.pk), (other, 0), (running, 0)):
+            jobs(services.HI5_EMAIL_TASK, queueing_lock=f"hi5_email:{member.pk}", schedule_in={"minutes": 10}).defer(
+                recipient_id=member.pk, organization_id=organization.pk, from_hi5_id=first, attempt=0
+            )
+        with connection.cursor() as cursor:  # an email running while migrating: its Hi5s are its own
+            cursor.execute(
+                "UPDATE procrastinate_jobs SET status = 'doing' WHERE args ->> 'recipient_id' = %s", [str(running.pk)]
+            )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
-    assert set(PendingHi5.objects.values_list("hi5_id", "recipient_id")) == {
+    # then each waiting email's Hi5s are noted, as it would have listed them
+    assert set(Hi5Note.objects.values_list("hi5_id", "recipient_id")) == {
         (scheduler.pk, employee.pk),
         (joined.pk, employee.pk),
+        (others_new.pk, other.pk),
     }
-    [job] = ProcrastinateJob.objects.filter(task_name=services.HI5_EMAIL_TASK)
+    assert between.pk < scheduler.pk
     from notifications.tasks import hi5_email_send
 
+    job = ProcrastinateJob.objects.get(task_name=services.HI5_EMAIL_TASK, args__recipient_id=employee.pk)
     hi5_email_send(**job.args)  # the old job's arguments, run by the new task
     [message] = mail.outbox
     assert message.subject == "2 Hi5s for your recognitions"
+    NotificationPreferences.objects.create(user=running)  # the column left in the table has a default

@@ -20,6 +20,7 @@ def test_the_schedules():
         "peerly.retry_stalled_jobs": "* * * * *",
         "notifications.weekly_digests": "5 * * * *",
         "notifications.purge_webhook_deliveries": "47 3 * * *",
+        "notifications.purge_hi5_notes": "57 3 * * *",
     }
     # One job of each waiting at a time (a slow run is not stacked up behind itself).
     for entry in app.periodic_registry.periodic_tasks.values():
