@@ -48,12 +48,16 @@ def _user_and_revocation_sql() -> str:
     user_columns = ", ".join(f"u.{quote(field.column)}" for field in User._meta.concrete_fields)
     organization_columns = ", ".join(f"o.{quote(field.column)}" for field in Organization._meta.concrete_fields)
     # Identifiers only come from the models; the values are bound parameters. The organisation's member
-    # directory version rides along (accounts.selectors.member_search: the answers it may reuse).
+    # directory version rides along (accounts.selectors.member_search: the answers it may reuse), unless this
+    # transaction has written already: PostgreSQL moves the version when a change commits
+    # (accounts/migrations/0007), so a transaction that changed members would see them under the version
+    # everyone else still reads (NULL: its member search reads the database, and caches nothing).
     return (
         f"SELECT {user_columns}, {organization_columns}, "  # noqa: S608
         'EXISTS (SELECT 1 FROM "accounts_revokedtoken" r WHERE r."jti" = %s AND r."user_id" = u."id"), '
+        "CASE WHEN txid_current_if_assigned() IS NULL THEN "
         'COALESCE((SELECT d."version" FROM "accounts_memberdirectoryversion" d '
-        'WHERE d."organization_id" = u."organization_id"), 0) '
+        'WHERE d."organization_id" = u."organization_id"), 0) END '
         'FROM "accounts_user" u LEFT OUTER JOIN "accounts_organization" o ON o."id" = u."organization_id" '
         'WHERE u."id" = %s'
     )

@@ -131,6 +131,9 @@ def test_next_is_null_on_the_last_page_only(operation):
     }
 
 
+# Committed (transactional): the member search caches only in a transaction that has not written
+# (accounts/authentication.py), and the cursor page's total comes from that cache.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("operation", LISTS, ids=str)
 def test_a_cursor_page_runs_the_queries_of_an_offset_page(operation):
     lister = Lister(operation)

@@ -14,11 +14,13 @@ from django.db import migrations
 # Constraint triggers are row-level (no transition tables), and each changed row's trigger fires at commit: the
 # first one of an organisation moves its version, the others find it moved in this transaction (a
 # transaction-local setting lists the organisations) and do nothing, so a renewal of 10,000 balances moves it
-# once. The commit is after every change of the transaction, so moving it once then is enough. (A transaction
-# that makes the trigger fire early, `SET CONSTRAINTS ... IMMEDIATE`, then changes members again and reads the
-# member search before committing could cache what it read under the version it moved: nothing does.)
+# once. The commit is after every change of the transaction, so moving it once then is enough. A transaction
+# that has written reads the member search live and caches nothing (accounts/authentication.py), so what it
+# sees of its own changes before they commit is never filed under the version everyone else reads.
 # The organisation may be gone by the commit (deleting an organisation deletes its members first): nothing
-# to move then.
+# to move then. A transaction that changes members of several organisations moves their versions in the order
+# of its changes (0006 sorted them within a statement): two such transactions at once, in opposite orders,
+# can deadlock at commit (PostgreSQL cancels one); an organisation's own writers cannot.
 previous = importlib.import_module("accounts.migrations.0006_member_directory_version")
 
 CHANGED = " OR ".join(
@@ -30,24 +32,26 @@ FORWARD_SQL = (
     + f"""
 CREATE FUNCTION accounts_member_directory_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    moved text := coalesce(current_setting('peerly.member_directory_moved', true), '');
-    orgs bigint[];
+    moved text := coalesce(nullif(current_setting('peerly.member_directory_moved', true), ''), ',');
+    old_org bigint := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.organization_id END;
+    new_org bigint := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.organization_id END;
 BEGIN
-    SELECT array_agg(DISTINCT org ORDER BY org) INTO orgs
-    FROM unnest(ARRAY[CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.organization_id END,
-                      CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.organization_id END]) AS org
-    WHERE org IS NOT NULL AND position(',' || org || ',' IN moved) = 0;
-    IF orgs IS NULL THEN
-        RETURN NULL;
+    IF position(',' || old_org || ',' IN moved) > 0 THEN
+        old_org := NULL;
+    END IF;
+    IF new_org = old_org OR position(',' || new_org || ',' IN moved) > 0 THEN
+        new_org := NULL;
+    END IF;
+    IF old_org IS NULL AND new_org IS NULL THEN
+        RETURN NULL;  -- moved already in this transaction (the other rows of a renewal)
     END IF;
     INSERT INTO accounts_memberdirectoryversion AS v (organization_id, version)
     SELECT o.id, nextval('accounts_member_directory_version_seq')
     FROM accounts_organization AS o
-    WHERE o.id = ANY (orgs)
+    WHERE o.id IN (old_org, new_org)
     ORDER BY o.id
     ON CONFLICT (organization_id) DO UPDATE SET version = EXCLUDED.version;
-    PERFORM set_config('peerly.member_directory_moved',
-                       (CASE WHEN moved = '' THEN ',' ELSE moved END) || array_to_string(orgs, ',') || ',', true);
+    PERFORM set_config('peerly.member_directory_moved', moved || concat_ws(',', old_org, new_org) || ',', true);
     RETURN NULL;
 END $$;
 

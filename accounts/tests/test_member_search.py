@@ -90,6 +90,16 @@ class TestCache:
         services.users_soft_delete(users=User.objects.filter(pk=reader.pk), by=None)
         assert observer.get("/users").status_code == 401
 
+    def test_a_transaction_that_changed_members_reads_them_and_caches_nothing(self, observer, organization):
+        member = UserFactory(organization=organization)
+        listing(observer)
+        with transaction.atomic():  # the version moves only when this commits
+            User.objects.filter(pk=member.pk).update(first_name="Uncommitted")
+            assert members(observer)[member.pk]["first_name"] == "Uncommitted"
+            transaction.set_rollback(True)
+        assert members(observer)[member.pk]["first_name"] == member.first_name
+        assert queries_of(observer) == 1  # the committed answer, from the cache again
+
     def test_a_super_admins_list_of_another_organisation_is_read_each_time(self, as_user, super_admin, outsider):
         client = as_user(super_admin)
         listing(client, f"&org_id={outsider.organization_id}")
@@ -137,6 +147,16 @@ class TestVersion:
                 User.objects.filter(pk=member.pk).update(hi5_quota_balance=3)
         # one new version each at the commit, from the next two of the sequence
         assert {version(organization), version(other_organization)} == {start + 1, start + 2}
+
+    def test_an_organisation_deleted_with_its_members_commits(self, other_organization):
+        UserFactory.create_batch(2, organization=other_organization)
+        User.objects.filter(organization=other_organization).update(first_name="Changed")  # moved at commit
+        with transaction.atomic():  # its members first (PROTECT), then it: nothing left to move at the commit
+            User.objects.filter(organization=other_organization).update(first_name="Leaving")
+            User.objects.filter(organization=other_organization).delete()
+            other_organization.delete()
+        assert not Organization.objects.filter(pk=other_organization.pk).exists()
+        assert not MemberDirectoryVersion.objects.filter(organization_id=other_organization.pk).exists()
 
     def test_a_writer_holds_the_version_only_for_its_commit(self, organization):
         """A spend in a transaction still open does not stop another member of the organisation from spending
