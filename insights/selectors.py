@@ -282,26 +282,28 @@ FROM (
 JOIN accounts_user AS u ON u.id = s.member_id
 WHERE s.given > 0 OR s.received > 0
 """
-# The live days in one round trip: their visible recognitions' givers, receivers and who of them is active
-# (three arrays), and their recognitions and Hi5s per core value (the daily rollups: three more).
-LIVE_SUMMARY_SQL = """
-WITH live AS MATERIALIZED (
-    SELECT r.given_by_id, r.given_for_id FROM recognitions_recognition AS r
-    WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
-), per_value AS (
+# Recognitions and Hi5s per core value of a range of days (the daily rollups).
+PER_VALUE_SQL = """
     SELECT d.core_value_id, sum(d.recognitions)::integer AS recognitions, sum(d.hi5s)::integer AS hi5s
     FROM insights_organizationday AS d
     WHERE d.organization_id = %(org)s AND d.day >= %(first_day)s AND d.day <= %(last_day)s
     GROUP BY d.core_value_id
-)
-SELECT (SELECT coalesce(array_agg(DISTINCT given_by_id), '{}') FROM live),
-       (SELECT coalesce(array_agg(DISTINCT given_for_id), '{}') FROM live),
-       (SELECT coalesce(array_agg(u.id), '{}') FROM accounts_user AS u
-        WHERE u.id IN (SELECT given_by_id FROM live UNION SELECT given_for_id FROM live) AND u.soft_delete_at IS NULL),
-       (SELECT coalesce(array_agg(core_value_id), '{}') FROM per_value),
-       (SELECT coalesce(array_agg(recognitions), '{}') FROM per_value),
-       (SELECT coalesce(array_agg(hi5s), '{}') FROM per_value)
 """
+# The live days in one round trip: their visible recognitions' givers, receivers and who of them is active
+# (three arrays), and their recognitions and Hi5s per core value (PER_VALUE_SQL: three more).
+LIVE_SUMMARY_SQL = f"""
+WITH live AS MATERIALIZED (
+    SELECT r.given_by_id, r.given_for_id FROM recognitions_recognition AS r
+    WHERE r.organization_id = %(org)s AND NOT r.is_hidden AND r.given_at >= %(start)s AND r.given_at < %(end)s
+), per_value AS ({PER_VALUE_SQL})
+SELECT (SELECT coalesce(array_agg(DISTINCT given_by_id), '{{}}') FROM live),
+       (SELECT coalesce(array_agg(DISTINCT given_for_id), '{{}}') FROM live),
+       (SELECT coalesce(array_agg(u.id), '{{}}') FROM accounts_user AS u
+        WHERE u.id IN (SELECT given_by_id FROM live UNION SELECT given_for_id FROM live) AND u.soft_delete_at IS NULL),
+       (SELECT coalesce(array_agg(core_value_id), '{{}}') FROM per_value),
+       (SELECT coalesce(array_agg(recognitions), '{{}}') FROM per_value),
+       (SELECT coalesce(array_agg(hi5s), '{{}}') FROM per_value)
+"""  # noqa: S608 (constant fragments only; the values are bound parameters)
 # The organisation's history version, active members and core values (ids and texts, by id), in one round trip.
 ORGANIZATION_SQL = """
 SELECT coalesce((SELECT h.version FROM insights_history AS h WHERE h.organization_id = %(org)s), 0),
@@ -315,16 +317,8 @@ SELECT coalesce((SELECT h.version FROM insights_history AS h WHERE h.organizatio
 
 def _per_value(organization: Organization, period: Period) -> dict[int, tuple[int, int]]:
     """Recognitions and Hi5s per core value of the period's days (the daily rollups)."""
-    return {
-        value: (recognitions, hi5s)
-        for value, recognitions, hi5s in OrganizationDay.objects.filter(
-            organization=organization, day__gte=period.first_day, day__lte=period.last_day
-        )
-        .order_by()
-        .values("core_value_id")
-        .annotate(recognitions_sum=Sum("recognitions"), hi5s_sum=Sum("hi5s"))
-        .values_list("core_value_id", "recognitions_sum", "hi5s_sum")
-    }
+    params = {"org": organization.pk, "first_day": period.first_day, "last_day": period.last_day}
+    return {value: (recognitions, hi5s) for value, recognitions, hi5s in _rows(PER_VALUE_SQL, params)}
 
 
 def _closed_summary(organization: Organization, period: Period) -> ClosedSummary:

@@ -68,12 +68,8 @@ CREATE CONSTRAINT TRIGGER accounts_member_directory_on_update AFTER UPDATE ON ac
 )
 
 BACKWARD_SQL = (
-    """
-DROP TRIGGER IF EXISTS accounts_member_directory_on_insert ON accounts_user;
-DROP TRIGGER IF EXISTS accounts_member_directory_on_delete ON accounts_user;
-DROP TRIGGER IF EXISTS accounts_member_directory_on_update ON accounts_user;
-DROP FUNCTION IF EXISTS accounts_member_directory_changed();
-"""
+    previous.DROP_TRIGGERS_SQL.split("DROP FUNCTION")[0]  # the triggers have 0006's names
+    + "DROP FUNCTION IF EXISTS accounts_member_directory_changed();\n"
     + "CREATE FUNCTION"
     + previous.TRIGGERS_SQL.split("CREATE FUNCTION", 1)[1]
 )

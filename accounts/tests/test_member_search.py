@@ -301,3 +301,23 @@ def test_members_render_as_drfs_generic_serializer_would(organization, org_admin
         row = User.objects.filter(pk=person.pk).values(*USER_ROW_FIELDS).get()
         # then
         assert UserSerializer(person).data == UserSerializer(row).data == generic
+
+
+def test_migration_0007_reverses_to_0006s_triggers(organization, employee):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0006_member_directory_version")])
+    try:
+        with transaction.atomic():
+            before = version(organization)
+            User.objects.filter(pk=employee.pk).update(first_name="Reversed")
+            assert version(organization) != before  # 0006: moved in the statement itself
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    with transaction.atomic():
+        before = version(organization)
+        User.objects.filter(pk=employee.pk).update(first_name="Forward")
+        assert version(organization) == before  # 0007 again: at commit
+    assert version(organization) != before
